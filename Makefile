@@ -1,0 +1,46 @@
+# Two commands for a newcomer: `make demo` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 3000
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help venv test lint demo local bench clean
+
+help:
+	@echo "make demo    - start the local stack, send the sample webhooks, show what Go Shops got, the DLQ and a replay"
+	@echo "make test    - the whole test suite (unit, integration over moto server and the sandbox, template)"
+	@echo "make local   - serve the adapter at http://127.0.0.1:$(PORT)/webhooks/{platform}/{tenant} (TENANTS_FILE, GOSHOPS_BASE_URL)"
+	@echo "make bench   - figures and ratios for each stage against its floor"
+	@echo "make lint    - ruff and cfn-lint"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalled only when the requirements change.
+$(VENV)/.installed: requirements-dev.txt src/requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+venv: $(VENV)/.installed
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check src tools tests
+	$(BIN)/cfn-lint template.yaml
+
+demo: venv
+	$(BIN)/adapterctl demo
+
+local: venv
+	$(BIN)/adapterctl local --port $(PORT)
+
+bench: venv
+	$(BIN)/python -m adapterctl.bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build .aws-sam

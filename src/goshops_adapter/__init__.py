@@ -1,0 +1,1 @@
+"""Go Shops webhook adapter: Shopify and VTEX webhooks in, Go Shops interactions out."""

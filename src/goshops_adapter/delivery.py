@@ -1,0 +1,172 @@
+"""Delivering one interaction message to Go Shops: once, or to the DLQ with a reason, or later.
+
+Every message ends in exactly one of three ways:
+- delivered (or found already delivered: Powertools idempotency keyed on the message id, so a
+  redelivered SQS message or a replay never posts twice);
+- dead-lettered now, when retrying cannot help or this was the last allowed attempt;
+- `RetryLater`: the caller reports a batch item failure and the message comes back after the
+  backoff this module sets on its visibility timeout (honouring Retry-After).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+)
+from botocore.exceptions import BotoCoreError, ClientError
+
+from goshops_adapter.dead_letters import DeadLetters
+from goshops_adapter.goshops import GoShopsClient, PostResult, Verdict
+from goshops_adapter.interactions import InteractionMessage, MessageError
+from goshops_adapter.observability import logger
+from goshops_adapter.tenant_store import TenantStore
+from goshops_adapter.tenants import TenantConfigError, UnknownTenant
+
+DELIVERED = "delivered"
+ALREADY_DELIVERED = "already_delivered"
+DEAD_LETTERED = "dead_lettered"
+
+# Longer than the DLQ keeps a message, so a replay of anything still there is recognised.
+DELIVERED_RECORD_SECONDS = 15 * 86400
+
+
+class RetryLater(Exception):
+    def __init__(self, reason: str, delay_seconds: int):
+        super().__init__(reason)
+        self.reason = reason
+        self.delay_seconds = delay_seconds
+
+
+class _Failed(Exception):
+    """Raised inside the idempotent section so Powertools forgets the attempt."""
+
+    def __init__(self, result: PostResult):
+        super().__init__(result.reason)
+        self.result = result
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base_seconds: int
+    max_seconds: int
+    max_receive_count: int
+
+    def delay(self, receive_count: int, retry_after: float | None = None) -> int:
+        """Exponential backoff with full jitter, or what Go Shops asked for; within SQS's 12 h limit."""
+        if retry_after is not None:
+            return int(min(max(retry_after, 1), 43200))
+        ceiling = min(self.max_seconds, self.base_seconds * 2 ** max(receive_count - 1, 0))
+        return max(1, int(random.uniform(ceiling / 2, ceiling)))
+
+
+class Deliverer:
+    def __init__(
+        self,
+        *,
+        tenants: TenantStore,
+        goshops: GoShopsClient,
+        dead_letters: DeadLetters,
+        persistence_store,
+        policy: RetryPolicy,
+        queue_url: str,
+        sqs_client,
+    ):
+        self._tenants = tenants
+        self._goshops = goshops
+        self._dead_letters = dead_letters
+        self._policy = policy
+        self._queue_url = queue_url
+        self._sqs = sqs_client
+        self._idempotency = IdempotencyConfig(
+            event_key_jmespath="[tenant, id]",
+            expires_after_seconds=DELIVERED_RECORD_SECONDS,
+            raise_on_no_idempotency_key=True,
+            response_hook=_mark_already_delivered,
+        )
+        self._post_once = idempotent_function(
+            data_keyword_argument="message",
+            persistence_store=persistence_store,
+            config=self._idempotency,
+            key_prefix="delivered",
+        )(self._post)
+
+    def register_context(self, context) -> None:
+        # An interrupted attempt's in-progress record then expires when the invocation would have.
+        self._idempotency.register_lambda_context(context)
+
+    def deliver_record(self, body: str, receipt_handle: str, receive_count: int) -> str:
+        """Deliver one SQS record's message; on `RetryLater` its visibility is already set."""
+        try:
+            return self.deliver(body, receive_count)
+        except RetryLater as retry:
+            self._delay(receipt_handle, retry.delay_seconds)
+            raise
+
+    def deliver(self, body: str, receive_count: int) -> str:
+        try:
+            message = InteractionMessage.from_json(body)
+        except MessageError as exc:
+            return self._dead_letter(body, None, str(exc), status=None)
+        try:
+            outcome = self._post_once(message=json.loads(body))
+        except _Failed as failed:
+            result = failed.result
+            if result.verdict is Verdict.PERMANENT:
+                return self._dead_letter(body, message, result.reason, status=result.status)
+            if receive_count >= self._policy.max_receive_count:
+                return self._dead_letter(body, message, f"{result.reason}; gave up after {receive_count} attempts", status=result.status)
+            raise RetryLater(result.reason, self._policy.delay(receive_count, result.retry_after)) from None
+        except UnknownTenant:
+            return self._dead_letter(body, message, f"tenant {message.tenant!r} no longer exists", status=None)
+        except TenantConfigError as exc:
+            return self._dead_letter(body, message, f"tenant configuration is invalid: {exc}", status=None)
+        except IdempotencyAlreadyInProgressError:
+            raise RetryLater("another attempt is in progress", self._policy.delay(receive_count)) from None
+        except (IdempotencyPersistenceLayerError, BotoCoreError, ClientError) as exc:
+            raise RetryLater(f"AWS unavailable ({exc.__class__.__name__})", self._policy.delay(receive_count)) from None
+        return ALREADY_DELIVERED if outcome.get("already") else DELIVERED
+
+    def _post(self, message: dict) -> dict:
+        parsed = InteractionMessage.from_json(json.dumps(message))
+        tenant = self._tenants.get(parsed.tenant)
+        data = parsed.interaction.as_data()
+        result = self._goshops.post_feedback(tenant.goshops.api_key, parsed.project, data)
+        if result.verdict is Verdict.REAUTHENTICATE:
+            # The key may have been rotated since it was cached: read it again and try once more.
+            tenant = self._tenants.get(parsed.tenant, refresh=True)
+            result = self._goshops.post_feedback(tenant.goshops.api_key, parsed.project, data)
+        if result.verdict is Verdict.DELIVERED:
+            return {"status": result.status}
+        raise _Failed(result)
+
+    def _dead_letter(self, body: str, message: InteractionMessage | None, reason: str, *, status: int | None) -> str:
+        # If this send fails the exception propagates: the message is retried, never dropped.
+        self._dead_letters.put(
+            body,
+            reason=reason,
+            status=status,
+            tenant=message.tenant if message else "",
+            event=message.interaction.event if message else "",
+        )
+        logger.warning(
+            "interaction dead-lettered",
+            extra={"interaction": message.id if message else None, "tenant": message.tenant if message else None, "reason": reason, "status": status},
+        )
+        return DEAD_LETTERED
+
+    def _delay(self, receipt_handle: str, seconds: int) -> None:
+        try:
+            self._sqs.change_message_visibility(QueueUrl=self._queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds)
+        except (BotoCoreError, ClientError) as exc:
+            # The queue's own visibility timeout still brings the message back, only sooner or later.
+            logger.warning("could not set retry backoff", extra={"error": exc.__class__.__name__})
+
+
+def _mark_already_delivered(response: dict, _record) -> dict:
+    return {**response, "already": True}

@@ -1,0 +1,139 @@
+"""Go Shops interactions and the versioned queue message that carries one of them.
+
+One SQS message is one interaction (DESIGN.md), so a retry, a DLQ entry and a replay always concern
+exactly one interaction. The message id is deterministic: the same platform event always yields the
+same id, which is what lets the deliver side post each interaction once however often it is queued.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+MESSAGE_VERSION = 1
+EVENTS = ("view", "like", "cart", "purchase")
+
+
+class MessageError(ValueError):
+    """A queue message that is not an interaction message this code understands."""
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """What Go Shops receives as `data`, plus the item key it is deduplicated on."""
+
+    event: str
+    item: str
+    customer: str
+    date: str
+
+    def as_data(self) -> dict:
+        return {"event": self.event, "item": self.item, "customer": self.customer, "date": self.date}
+
+
+@dataclass(frozen=True)
+class Source:
+    platform: str
+    topic: str
+    ref: str
+    delivery: str
+
+
+@dataclass(frozen=True)
+class InteractionMessage:
+    id: str
+    tenant: str
+    project: str
+    interaction: Interaction
+    source: Source
+    version: int = field(default=MESSAGE_VERSION)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "v": self.version,
+                "id": self.id,
+                "tenant": self.tenant,
+                "project": self.project,
+                "data": self.interaction.as_data(),
+                "source": {
+                    "platform": self.source.platform,
+                    "topic": self.source.topic,
+                    "ref": self.source.ref,
+                    "delivery": self.source.delivery,
+                },
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, body: str) -> InteractionMessage:
+        try:
+            raw = json.loads(body)
+            if raw.get("v") != MESSAGE_VERSION:
+                raise MessageError(f"unsupported message version {raw.get('v')!r}")
+            data, source = raw["data"], raw["source"]
+            return cls(
+                id=str(raw["id"]),
+                tenant=str(raw["tenant"]),
+                project=str(raw["project"]),
+                interaction=Interaction(
+                    event=str(data["event"]),
+                    item=str(data["item"]),
+                    customer=str(data["customer"]),
+                    date=str(data["date"]),
+                ),
+                source=Source(
+                    platform=str(source["platform"]),
+                    topic=str(source.get("topic", "")),
+                    ref=str(source.get("ref", "")),
+                    delivery=str(source.get("delivery", "")),
+                ),
+            )
+        except MessageError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise MessageError(f"malformed interaction message: {exc.__class__.__name__}") from exc
+
+
+def interaction_id(tenant: str, platform: str, ref: str, event: str, item: str) -> str:
+    """Same platform event, same id: the key the deliver side deduplicates on."""
+    digest = hashlib.sha256(f"{tenant}\x1f{platform}\x1f{ref}\x1f{event}\x1f{item}".encode()).hexdigest()
+    return digest[:32]
+
+
+def build_message(tenant: str, project: str, interaction: Interaction, source: Source) -> InteractionMessage:
+    return InteractionMessage(
+        id=interaction_id(tenant, source.platform, source.ref, interaction.event, interaction.item),
+        tenant=tenant,
+        project=project,
+        interaction=interaction,
+        source=source,
+    )
+
+
+def anonymous_customer(tenant: str, kind: str, token: str) -> str:
+    """A stable customer key for visitors with no account, derived so the raw token never leaves."""
+    return "anon-" + hashlib.sha256(f"{tenant}\x1f{kind}\x1f{token}".encode()).hexdigest()[:24]
+
+
+def to_utc_iso(value: str) -> str:
+    """ISO 8601 in UTC with a `Z`, from the offsets and fractional seconds the platforms send.
+
+    Raises ValueError for anything that is not a date-time.
+    """
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    # Python 3.11 parses at most 6 fractional digits; VTEX sends 7.
+    head, sep, tail = text.partition(".")
+    if sep:
+        digits = len(tail) - len(tail.lstrip("0123456789"))
+        tail = tail[: min(digits, 6)] + tail[digits:]
+        text = f"{head}.{tail}" if digits else head + tail
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

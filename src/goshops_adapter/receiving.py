@@ -1,0 +1,78 @@
+"""Receiving one webhook: tenant, authenticity and mapping (by the platform module), first-seen, queue.
+
+The one rule that matters here: the answer is 2xx only when every interaction of the webhook is on
+the queue (or was already); anything else is a 4xx the platform should not retry, or a 5xx it will.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from goshops_adapter.first_seen import FirstSeenStore
+from goshops_adapter.interactions import InteractionMessage, Source, build_message
+from goshops_adapter.observability import logger
+from goshops_adapter.platforms import PLATFORMS
+from goshops_adapter.platforms.base import MappedWebhook, Webhook, WebhookError
+from goshops_adapter.queue import InteractionQueue
+from goshops_adapter.tenant_store import TenantStore
+from goshops_adapter.tenants import TenantConfigError, UnknownTenant
+
+
+@dataclass(frozen=True)
+class Received:
+    mapped: MappedWebhook
+    queued: int = 0
+    already_queued: int = 0
+
+
+class Receiver:
+    def __init__(self, tenants: TenantStore, first_seen: FirstSeenStore, queue: InteractionQueue, platforms: dict[str, ModuleType] = PLATFORMS):
+        self._tenants = tenants
+        self._first_seen = first_seen
+        self._queue = queue
+        self._platforms = platforms
+
+    def receive(self, platform_name: str, tenant_name: str, webhook: Webhook) -> Received:
+        platform = self._platforms.get(platform_name)
+        if platform is None:
+            raise WebhookError(404, f"unknown platform {platform_name[:40]!r}", "unknown_platform")
+        try:
+            tenant = self._tenants.get(tenant_name)
+        except UnknownTenant:
+            raise WebhookError(404, "unknown tenant", "unknown_tenant") from None
+        except TenantConfigError as exc:
+            logger.error("tenant configuration is invalid", extra={"tenant": tenant_name, "problems": str(exc)})
+            raise WebhookError(500, "tenant configuration is invalid; see the adapter's logs", "tenant_config") from None
+        except (BotoCoreError, ClientError) as exc:
+            logger.warning("tenant configuration unavailable", extra={"tenant": tenant_name, "error": exc.__class__.__name__})
+            raise WebhookError(503, "tenant configuration is temporarily unavailable", "secrets_unavailable") from None
+        if tenant.platform(platform_name) is None:
+            raise WebhookError(404, f"tenant is not connected to {platform_name}", "platform_not_configured")
+
+        mapped = platform.handle(webhook, tenant)
+        if not mapped.interactions:
+            return Received(mapped=mapped)
+        source = Source(platform=platform_name, topic=mapped.topic, ref=mapped.ref, delivery=mapped.delivery)
+        messages = [build_message(tenant.name, tenant.goshops.project, interaction, source) for interaction in mapped.interactions]
+        return self._queue_new(tenant.name, platform_name, mapped, messages)
+
+    def _queue_new(self, tenant: str, platform: str, mapped: MappedWebhook, messages: list[InteractionMessage]) -> Received:
+        key = FirstSeenStore.key(tenant, platform, mapped.ref)
+        try:
+            new_items = self._first_seen.claim(key, (m.interaction.item for m in messages))
+        except (BotoCoreError, ClientError) as exc:
+            logger.warning("first-seen store unavailable", extra={"error": exc.__class__.__name__})
+            raise WebhookError(503, "temporarily unable to accept the webhook; retry later", "store_unavailable") from None
+        fresh = [m for m in messages if m.interaction.item in new_items]
+        unqueued = self._queue.send(fresh)
+        if unqueued:
+            try:
+                self._first_seen.release(key, (m.interaction.item for m in unqueued))
+            except (BotoCoreError, ClientError):
+                # Nothing more can be done from here; the items stay marked as seen. Loud on purpose.
+                logger.exception("could not release unqueued items", extra={"ref": mapped.ref, "items": len(unqueued)})
+            raise WebhookError(503, "temporarily unable to queue the interactions; retry later", "queue_unavailable")
+        return Received(mapped=mapped, queued=len(fresh), already_queued=len(messages) - len(fresh))

@@ -1,0 +1,134 @@
+"""The tenant configuration: one store connected to one Go Shops project.
+
+A tenant's configuration is one JSON secret (shape in DESIGN.md). `parse_tenant_config` is the only
+place that reads that shape; everything else receives a validated `TenantConfig`. Secret fields are
+kept out of `repr` so a config can never be logged whole by accident.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+ITEM_ID_CHOICES = ("product", "variant", "sku")
+DEFAULT_VTEX_PURCHASE_STATES = ("payment-approved", "ready-for-handling", "invoiced")
+# Tenant names become part of secret names and URLs: keep them to a safe, boring alphabet.
+TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class TenantConfigError(ValueError):
+    """A tenant secret exists but does not have the documented shape."""
+
+
+class UnknownTenant(LookupError):
+    """No secret exists for the tenant (or the name cannot be one)."""
+
+
+@dataclass(frozen=True)
+class GoShopsConfig:
+    project: str
+    api_key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ShopifyConfig:
+    webhook_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class VtexConfig:
+    account: str
+    app_key: str = field(repr=False)
+    app_token: str = field(repr=False)
+    hook_token: str = field(repr=False)
+    base_url: str
+    purchase_states: tuple[str, ...] = DEFAULT_VTEX_PURCHASE_STATES
+
+
+@dataclass(frozen=True)
+class TenantConfig:
+    name: str
+    goshops: GoShopsConfig
+    shopify: ShopifyConfig | None = None
+    vtex: VtexConfig | None = None
+    item_id: str = "product"
+
+    def platform(self, platform: str) -> Any:
+        """The platform block, or None when the tenant is not connected to that platform."""
+        return getattr(self, platform, None)
+
+
+def is_valid_tenant_name(name: str) -> bool:
+    return bool(TENANT_NAME.match(name or ""))
+
+
+def _text(block: dict, key: str, where: str, problems: list[str], *, required: bool = True) -> str:
+    value = block.get(key)
+    if value is None or value == "":
+        if required:
+            problems.append(f"{where}.{key} is required")
+        return ""
+    if not isinstance(value, str):
+        problems.append(f"{where}.{key} must be a string")
+        return ""
+    return value.strip()
+
+
+def _block(raw: dict, key: str, problems: list[str]) -> dict | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        problems.append(f"{key} must be an object")
+        return None
+    return value
+
+
+def parse_tenant_config(name: str, raw: Any) -> TenantConfig:
+    """Validate a tenant secret's JSON and return the typed config, or raise listing every problem."""
+    if not isinstance(raw, dict):
+        raise TenantConfigError("tenant config must be a JSON object")
+    problems: list[str] = []
+
+    goshops_raw = _block(raw, "goshops", problems)
+    if goshops_raw is None:
+        problems.append("goshops is required")
+        goshops_raw = {}
+    goshops = GoShopsConfig(
+        project=_text(goshops_raw, "project", "goshops", problems),
+        api_key=_text(goshops_raw, "api_key", "goshops", problems),
+    )
+
+    shopify = None
+    shopify_raw = _block(raw, "shopify", problems)
+    if shopify_raw is not None:
+        shopify = ShopifyConfig(webhook_secret=_text(shopify_raw, "webhook_secret", "shopify", problems))
+
+    vtex = None
+    vtex_raw = _block(raw, "vtex", problems)
+    if vtex_raw is not None:
+        account = _text(vtex_raw, "account", "vtex", problems)
+        states = vtex_raw.get("purchase_states", DEFAULT_VTEX_PURCHASE_STATES)
+        if not isinstance(states, (list, tuple)) or not all(isinstance(s, str) and s for s in states):
+            problems.append("vtex.purchase_states must be a list of state names")
+            states = DEFAULT_VTEX_PURCHASE_STATES
+        base_url = _text(vtex_raw, "base_url", "vtex", problems, required=False)
+        vtex = VtexConfig(
+            account=account,
+            app_key=_text(vtex_raw, "app_key", "vtex", problems),
+            app_token=_text(vtex_raw, "app_token", "vtex", problems),
+            hook_token=_text(vtex_raw, "hook_token", "vtex", problems),
+            base_url=(base_url or f"https://{account}.vtexcommercestable.com.br").rstrip("/"),
+            purchase_states=tuple(states),
+        )
+
+    options = _block(raw, "options", problems) or {}
+    item_id = options.get("item_id", "product")
+    if item_id not in ITEM_ID_CHOICES:
+        problems.append(f"options.item_id must be one of {', '.join(ITEM_ID_CHOICES)}")
+        item_id = "product"
+
+    if problems:
+        raise TenantConfigError("; ".join(problems))
+    return TenantConfig(name=name, goshops=goshops, shopify=shopify, vtex=vtex, item_id=item_id)

@@ -1,0 +1,5 @@
+import sys
+
+from adapterctl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,97 @@
+"""`adapterctl dlq list|replay`: see what failed, and put it back for delivery."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timedelta, timezone
+
+from adapterctl.replay import Filters, group_counts, list_failed, replay
+from adapterctl.targets import add_target_arguments, resolve_target
+
+EVENTS = ("view", "like", "cart", "purchase")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("dlq", help="the failed-interactions queue: list it, replay it")
+    commands = parser.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")
+
+    listing = commands.add_parser("list", help="what is in the DLQ, grouped by tenant, event and reason")
+    add_target_arguments(listing)
+    listing.set_defaults(run=run_list)
+
+    replaying = commands.add_parser("replay", help="move failed interactions back to the interactions queue")
+    add_target_arguments(replaying)
+    replaying.add_argument("--tenant")
+    replaying.add_argument("--event", choices=EVENTS)
+    replaying.add_argument("--reason", help="only interactions whose reason contains this text (case-insensitive)")
+    replaying.add_argument("--since", type=parse_since, help="only those that failed since: an ISO date-time, or an age such as 30m, 6h, 2d")
+    replaying.add_argument("--limit", type=positive_int, help="move at most this many")
+    replaying.add_argument("--dry-run", action="store_true", help="say what would move, move nothing")
+    replaying.set_defaults(run=run_replay)
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise_argument_error(f"expected a whole number of at least 1, got {value!r}")
+    return number
+
+
+def parse_since(value: str) -> datetime:
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if value[-1:] in units and value[:-1].isdigit():
+        return datetime.now(timezone.utc) - timedelta(**{units[value[-1]]: int(value[:-1])})
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise_argument_error(f"expected an ISO date-time or an age such as 6h, got {value!r}")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def raise_argument_error(message: str):
+    import argparse
+
+    raise argparse.ArgumentTypeError(message)
+
+
+def run_list(args) -> int:
+    target = resolve_target(args)
+    items = list_failed(target.client("sqs"), target.failed_queue_url)
+    print_listing(items)
+    return 0
+
+
+def print_listing(items, out=sys.stdout) -> None:
+    if not items:
+        print("The failed-interactions queue is empty.", file=out)
+        return
+    print(f"{len(items)} failed interaction(s):", file=out)
+    print(f"  {'count':>5}  {'tenant':<16} {'event':<9} reason", file=out)
+    for (tenant, event, reason), count in group_counts(items):
+        print(f"  {count:>5}  {tenant:<16} {event:<9} {reason}", file=out)
+
+
+def progress_bar(done: int, total: int, out=sys.stderr) -> None:
+    width = 30
+    filled = int(width * done / total) if total else width
+    out.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done >= total:
+        out.write("\n")
+    out.flush()
+
+
+def run_replay(args) -> int:
+    target = resolve_target(args)
+    sqs = target.client("sqs")
+    filters = Filters(tenant=args.tenant, event=args.event, reason=args.reason, since=args.since, limit=args.limit)
+    summary = replay(sqs, target.failed_queue_url, target.interactions_queue_url, filters, dry_run=args.dry_run, progress=progress_bar)
+    if args.dry_run:
+        print(f"Dry run: {summary.selected} would be moved, {summary.skipped} left in place.")
+    else:
+        print(f"Replay: {summary.moved} moved, {summary.skipped} skipped, {summary.failed} failed.")
+    for error in summary.errors:
+        print(f"  {error}", file=sys.stderr)
+    return 1 if summary.failed else 0

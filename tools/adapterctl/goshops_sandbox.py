@@ -1,0 +1,202 @@
+"""A local Go Shops interactions API that enforces the documented contract, and misbehaves on command.
+
+Contract (the API owners' documentation): `POST /feedback`, JSON body `{"project", "data": {"event",
+"item", "customer", "date"}}`, header `x-api-key`. 200 on success, 400 when a required field is
+missing, 401 when the key is missing or wrong. Events are view, like, cart, purchase.
+
+Control endpoints, under `/_sandbox/` (not part of Go Shops):
+- `GET received`: what was accepted; `DELETE received` forgets it.
+- `PUT keys`: `{"project": "key", ...}` replaces the accepted keys (a key rotation).
+- `PUT faults`: a list of faults, each applied to requests while it has `count` left (no count:
+  forever), with `probability` (default 1):
+  `{"status": 503}`, `{"status": 429, "retry_after": 2}`, `{"status": 400, "message": "..."}`, `{"delay": 1.5}` (then answer normally),
+  `{"reset": true}` (close the connection without an answer). `DELETE faults` clears them.
+- `PUT latency`: `{"seconds": 0.05}` added to every answer.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+EVENTS = ("view", "like", "cart", "purchase")
+REQUIRED_DATA = ("event", "item", "customer", "date")
+
+
+@dataclass
+class SandboxState:
+    keys: dict[str, str] = field(default_factory=dict)  # project -> accepted x-api-key
+    received: list[dict] = field(default_factory=list)
+    faults: list[dict] = field(default_factory=list)
+    latency: float = 0.0
+    requests: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_fault(self) -> dict | None:
+        with self.lock:
+            self.requests += 1
+            for fault in self.faults:
+                if fault.get("count", 1) <= 0:
+                    continue
+                if random.random() >= float(fault.get("probability", 1.0)):
+                    continue
+                if "count" in fault:
+                    fault["count"] -= 1
+                return dict(fault)
+        return None
+
+
+def validate_feedback(payload: object) -> str | None:
+    """The reason a body breaks the contract, or None when it is a valid interaction."""
+    if not isinstance(payload, dict):
+        return "body must be a JSON object"
+    if not isinstance(payload.get("project"), str) or not payload["project"]:
+        return "project is required"
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        return "data is required"
+    for name in REQUIRED_DATA:
+        if not isinstance(data.get(name), str) or not data[name]:
+            return f"data.{name} is required"
+    if data["event"] not in EVENTS:
+        return f"data.event must be one of {', '.join(EVENTS)}"
+    return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, so pooled clients really reuse connections
+    server: _SandboxServer
+
+    def log_message(self, *_args) -> None:  # quiet: tests and the demo print what matters
+        pass
+
+    def _answer(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("content-length") or 0))
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        state = self.server.state
+        body = self._body()
+        if self.path != "/feedback":
+            return self._answer(404, {"message": "not found"})
+        fault = state.next_fault()
+        if state.latency:
+            time.sleep(state.latency)
+        if fault:
+            if fault.get("reset"):
+                # An abortive close: the client sees a reset, not an answer.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                self.close_connection = True
+                return None
+            if fault.get("delay"):
+                time.sleep(float(fault["delay"]))
+            if fault.get("status"):
+                headers = {"retry-after": str(fault["retry_after"])} if "retry_after" in fault else None
+                return self._answer(int(fault["status"]), {"message": fault.get("message", "injected fault")}, headers)
+        key = self.headers.get("x-api-key", "")
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        project = payload.get("project") if isinstance(payload, dict) else None
+        with state.lock:
+            accepted = key and (state.keys.get(project) == key if project in state.keys else key in state.keys.values())
+        if not accepted:
+            return self._answer(401, {"message": "x-api-key ausente o inválido"})
+        problem = validate_feedback(payload)
+        if problem:
+            return self._answer(400, {"message": problem})
+        with state.lock:
+            state.received.append({"project": payload["project"], "data": payload["data"], "at": time.time()})
+        return self._answer(200, {})
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._body()
+        if self.path == "/_sandbox/received":
+            with self.server.state.lock:
+                return self._answer(200, list(self.server.state.received))
+        return self._answer(404, {"message": "not found"})
+
+    def do_PUT(self) -> None:  # noqa: N802
+        state = self.server.state
+        try:
+            payload = json.loads(self._body() or b"null")
+        except ValueError:
+            return self._answer(400, {"message": "body must be JSON"})
+        with state.lock:
+            if self.path == "/_sandbox/keys" and isinstance(payload, dict):
+                state.keys = {str(k): str(v) for k, v in payload.items()}
+            elif self.path == "/_sandbox/faults" and isinstance(payload, list):
+                state.faults = [dict(f) for f in payload]
+            elif self.path == "/_sandbox/latency" and isinstance(payload, dict):
+                state.latency = float(payload.get("seconds", 0))
+            else:
+                return self._answer(400, {"message": "unknown control or wrong shape"})
+        return self._answer(200, {})
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._body()
+        state = self.server.state
+        with state.lock:
+            if self.path == "/_sandbox/received":
+                state.received.clear()
+            elif self.path == "/_sandbox/faults":
+                state.faults.clear()
+            else:
+                return self._answer(404, {"message": "not found"})
+        return self._answer(200, {})
+
+
+class _SandboxServer(ThreadingHTTPServer):
+    daemon_threads = True
+    state: SandboxState
+
+
+class GoShopsSandbox:
+    """The sandbox on a loopback port of its own; `state` is inspectable directly by in-process tests."""
+
+    def __init__(self, keys: dict[str, str] | None = None, host: str = "127.0.0.1", port: int = 0):
+        self._server = _SandboxServer((host, port), _Handler)
+        self._server.state = SandboxState(keys=dict(keys or {}))
+        self._thread = threading.Thread(target=self._server.serve_forever, name="goshops-sandbox", daemon=True)
+
+    @property
+    def state(self) -> SandboxState:
+        return self._server.state
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> GoShopsSandbox:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def received(self) -> list[dict]:
+        with self.state.lock:
+            return list(self.state.received)
+
+    def __enter__(self) -> GoShopsSandbox:
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()

@@ -1,0 +1,72 @@
+"""`adapterctl local`: keep the local stack serving until interrupted (what `make local` runs)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+
+from adapterctl.local_stack import LocalStack, load_tenants_file
+from adapterctl.samples import SAMPLE_TENANTS_FILE
+from adapterctl.targets import Target, clear_local_state, write_local_state
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("local", help="serve the adapter on this machine (moto server, Go Shops sandbox)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    parser.add_argument("--tenants-file", default=os.environ.get("TENANTS_FILE") or str(SAMPLE_TENANTS_FILE))
+    parser.add_argument("--goshops-base-url", default=os.environ.get("GOSHOPS_BASE_URL") or None, help="default: a local Go Shops sandbox")
+    parser.set_defaults(run=run)
+
+
+def quiet_emulator_logs() -> None:
+    # The emulator logs every AWS request; the adapter's own JSON log lines are what a user reads.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+def target_of(stack: LocalStack) -> Target:
+    resources = stack.resources
+    return Target(
+        name="local",
+        interactions_queue_url=resources.interactions_queue_url,
+        failed_queue_url=resources.failed_queue_url,
+        table_name=resources.table_name,
+        tenant_secret_prefix=resources.tenant_secret_prefix,
+        webhook_base_url=f"{stack.url}/webhooks/",
+        endpoint_url=resources.endpoint,
+        region="us-east-1",
+    )
+
+
+def run(args) -> int:
+    try:
+        tenants = load_tenants_file(args.tenants_file)
+    except ValueError as exc:
+        print(f"adapterctl local: {exc}", file=sys.stderr)
+        return 2
+    quiet_emulator_logs()
+    try:
+        stack = LocalStack(tenants, port=args.port, goshops_base_url=args.goshops_base_url).start()
+    except OSError as exc:
+        print(f"adapterctl local: cannot listen on port {args.port}: {exc.strerror} (set PORT=...)", file=sys.stderr)
+        return 2
+    write_local_state(target_of(stack))
+    print(f"Go Shops adapter serving at {stack.url}/webhooks/{{platform}}/{{tenant}}", flush=True)
+    for tenant, config in tenants.items():
+        for platform in ("shopify", "vtex"):
+            if platform in config:
+                print(f"  {platform:8} {stack.url}/webhooks/{platform}/{tenant}", flush=True)
+    print(f"Interactions go to {stack.goshops_base_url}" + (" (local sandbox; GET /_sandbox/received)" if stack.sandbox else ""), flush=True)
+    print("Failed interactions: `adapterctl dlq list`; replay: `adapterctl dlq replay`. Ctrl-C stops.", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        clear_local_state()
+        stack.stop()
+    return 0

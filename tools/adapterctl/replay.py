@@ -1,0 +1,195 @@
+"""What is in the failed-interactions queue, and putting it back on the interactions queue.
+
+A message leaves the DLQ only after SendMessage to the interactions queue succeeded; a message the
+filters do not select is left where it was. SQS's own DLQ redrive (StartMessageMoveTask, or
+"Start DLQ redrive" in the console) moves everything at once with no filter; this is the filtered,
+inspectable path. Replaying an interaction that was in fact delivered is harmless: the deliver side
+recognises its id and does not post it again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+# How long a read hides a message from other readers; the run releases everything it skipped at the end.
+HOLD_SECONDS = 120
+NO_REASON = "no reason recorded (moved by the redrive policy)"
+
+
+@dataclass(frozen=True)
+class FailedInteraction:
+    message_id: str
+    receipt_handle: str
+    body: str
+    tenant: str
+    event: str
+    reason: str
+    status: str
+    failed_at: datetime | None
+
+    @classmethod
+    def from_sqs(cls, message: dict) -> FailedInteraction:
+        attributes = {name: value.get("StringValue", "") for name, value in message.get("MessageAttributes", {}).items()}
+        tenant, event = attributes.get("tenant", ""), attributes.get("event", "")
+        if not tenant or not event:
+            try:
+                parsed = json.loads(message["Body"])
+                tenant = tenant or str(parsed.get("tenant", ""))
+                event = event or str(parsed.get("data", {}).get("event", ""))
+            except (ValueError, AttributeError):
+                pass
+        failed_at = _parse_time(attributes.get("failed_at"))
+        if failed_at is None:
+            sent = message.get("Attributes", {}).get("SentTimestamp")
+            failed_at = datetime.fromtimestamp(int(sent) / 1000, timezone.utc) if sent and sent.isdigit() else None
+        return cls(
+            message_id=message["MessageId"],
+            receipt_handle=message["ReceiptHandle"],
+            body=message["Body"],
+            tenant=tenant or "?",
+            event=event or "?",
+            reason=attributes.get("reason") or NO_REASON,
+            status=attributes.get("status", ""),
+            failed_at=failed_at,
+        )
+
+
+@dataclass(frozen=True)
+class Filters:
+    tenant: str | None = None
+    event: str | None = None
+    reason: str | None = None  # a case-insensitive part of the reason
+    since: datetime | None = None
+    limit: int | None = None
+
+    def matches(self, item: FailedInteraction) -> bool:
+        if self.tenant and item.tenant != self.tenant:
+            return False
+        if self.event and item.event != self.event:
+            return False
+        if self.reason and self.reason.lower() not in item.reason.lower():
+            return False
+        if self.since and (item.failed_at is None or item.failed_at < self.since):
+            return False
+        return True
+
+
+@dataclass
+class ReplaySummary:
+    moved: int = 0
+    skipped: int = 0
+    failed: int = 0
+    selected: int = 0  # what a dry run would move
+    errors: list[str] = field(default_factory=list)
+
+
+def read_failed(sqs, dlq_url: str, *, hold_seconds: int = HOLD_SECONDS) -> Iterator[FailedInteraction]:
+    """Every message in the DLQ once, each hidden for `hold_seconds` after it is read."""
+    seen: set[str] = set()
+    empty_reads = 0
+    while empty_reads < 2:  # SQS may answer empty while messages exist; a second read settles it
+        response = sqs.receive_message(
+            QueueUrl=dlq_url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=hold_seconds,
+            WaitTimeSeconds=1,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
+        )
+        fresh = [m for m in response.get("Messages", []) if m["MessageId"] not in seen]
+        empty_reads = 0 if fresh else empty_reads + 1
+        for message in fresh:
+            seen.add(message["MessageId"])
+            yield FailedInteraction.from_sqs(message)
+
+
+def release(sqs, dlq_url: str, items: list[FailedInteraction]) -> None:
+    """Make messages this run read but left in place visible again at once."""
+    for start in range(0, len(items), 10):
+        entries = [{"Id": str(i), "ReceiptHandle": item.receipt_handle, "VisibilityTimeout": 0} for i, item in enumerate(items[start : start + 10])]
+        try:
+            sqs.change_message_visibility_batch(QueueUrl=dlq_url, Entries=entries)
+        except (BotoCoreError, ClientError):
+            pass  # they reappear on their own once the hold expires
+
+
+def list_failed(sqs, dlq_url: str) -> list[FailedInteraction]:
+    items = list(read_failed(sqs, dlq_url))
+    release(sqs, dlq_url, items)
+    return items
+
+
+def group_counts(items: list[FailedInteraction]) -> list[tuple[tuple[str, str, str], int]]:
+    """(tenant, event, reason) -> count, most frequent first."""
+    return Counter((item.tenant, item.event, item.reason) for item in items).most_common()
+
+
+def replay(
+    sqs,
+    dlq_url: str,
+    queue_url: str,
+    filters: Filters,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReplaySummary:
+    summary = ReplaySummary()
+    left_in_place: list[FailedInteraction] = []
+    total = approximate_depth(sqs, dlq_url)
+    done = 0
+    try:
+        for item in read_failed(sqs, dlq_url):
+            done += 1
+            limit_reached = filters.limit is not None and summary.selected >= filters.limit
+            if limit_reached or not filters.matches(item):
+                summary.skipped += 1
+                left_in_place.append(item)
+            else:
+                summary.selected += 1
+                if dry_run:
+                    left_in_place.append(item)
+                else:
+                    _move(sqs, dlq_url, queue_url, item, summary, left_in_place)
+            if progress:
+                progress(done, max(total, done))
+    finally:
+        release(sqs, dlq_url, left_in_place)
+    return summary
+
+
+def _move(sqs, dlq_url: str, queue_url: str, item: FailedInteraction, summary: ReplaySummary, left_in_place: list) -> None:
+    try:
+        sqs.send_message(QueueUrl=queue_url, MessageBody=item.body)
+    except (BotoCoreError, ClientError) as exc:
+        summary.failed += 1
+        summary.errors.append(f"{item.message_id}: not re-queued ({exc.__class__.__name__}); left in the DLQ")
+        left_in_place.append(item)
+        return
+    try:
+        sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=item.receipt_handle)
+    except (BotoCoreError, ClientError) as exc:
+        # Re-queued but still in the DLQ: a later replay re-queues it again, which the deliver side
+        # recognises as already delivered. Nothing is lost; say so.
+        summary.errors.append(f"{item.message_id}: re-queued, but not removed from the DLQ ({exc.__class__.__name__})")
+    summary.moved += 1
+
+
+def approximate_depth(sqs, queue_url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return int(attributes.get("ApproximateNumberOfMessages", 0)) + int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)

@@ -1,0 +1,106 @@
+"""Where the operator commands act: a deployed stack (found by name from its outputs) or the local stack.
+
+`make local` writes `.local-stack.json` with the emulator's endpoint and resource names, so commands
+run from another terminal find it the same way they find a deployed stack.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+LOCAL_STATE_FILE = Path(__file__).resolve().parents[2] / ".local-stack.json"
+
+
+class TargetError(RuntimeError):
+    """The stack cannot be found or used; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    interactions_queue_url: str
+    failed_queue_url: str
+    table_name: str
+    tenant_secret_prefix: str
+    webhook_base_url: str  # ends with /webhooks/
+    endpoint_url: str | None = None  # the emulator, for the local stack
+    region: str | None = None
+    default_tenant_secret_id: str | None = None
+
+    def client(self, service: str):
+        if self.endpoint_url:
+            return boto3.session.Session().client(
+                service, endpoint_url=self.endpoint_url, region_name=self.region or "us-east-1", aws_access_key_id="local", aws_secret_access_key="local"
+            )
+        return boto3.session.Session(region_name=self.region).client(service)
+
+    def webhook_url(self, platform: str, tenant: str) -> str:
+        return f"{self.webhook_base_url}{platform}/{tenant}"
+
+    def secret_id(self, tenant: str) -> str:
+        return f"{self.tenant_secret_prefix}{tenant}"
+
+
+def write_local_state(target: Target, path: Path = LOCAL_STATE_FILE) -> None:
+    path.write_text(json.dumps(asdict(target), indent=2) + "\n", encoding="utf-8")
+
+
+def clear_local_state(path: Path = LOCAL_STATE_FILE) -> None:
+    path.unlink(missing_ok=True)
+
+
+def local_target(path: Path = LOCAL_STATE_FILE) -> Target:
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TargetError("no local stack is running: start one with `make local` in another terminal") from None
+    except ValueError:
+        raise TargetError(f"{path} is damaged: stop `make local`, delete the file and start it again") from None
+    return Target(**state)
+
+
+def stack_target(stack_name: str, region: str | None = None) -> Target:
+    try:
+        cloudformation = boto3.session.Session(region_name=region).client("cloudformation")
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except (NoCredentialsError, NoRegionError) as exc:
+        raise TargetError(f"AWS is not configured: {exc} (set AWS_PROFILE / AWS_REGION, or pass --region)") from None
+    except ClientError as exc:
+        raise TargetError(f"stack {stack_name!r}: {exc.response['Error'].get('Message', exc)}") from None
+    except BotoCoreError as exc:
+        raise TargetError(f"cannot reach CloudFormation: {exc}") from None
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
+    required = ("InteractionsQueueUrl", "FailedInteractionsQueueUrl", "FirstSeenTableName", "TenantSecretPrefix", "WebhookBaseUrl")
+    missing = [key for key in required if key not in outputs]
+    if missing:
+        raise TargetError(f"stack {stack_name!r} has no output {', '.join(missing)}: is it this adapter's stack, fully deployed?")
+    default_secret = outputs.get("DefaultTenantSecretId")
+    return Target(
+        name=stack_name,
+        interactions_queue_url=outputs["InteractionsQueueUrl"],
+        failed_queue_url=outputs["FailedInteractionsQueueUrl"],
+        table_name=outputs["FirstSeenTableName"],
+        tenant_secret_prefix=outputs["TenantSecretPrefix"],
+        webhook_base_url=outputs["WebhookBaseUrl"],
+        region=region or cloudformation.meta.region_name,
+        default_tenant_secret_id=default_secret if default_secret and default_secret != "none" else None,
+    )
+
+
+def add_target_arguments(parser) -> None:
+    """`--stack NAME [--region R]` for a deployed stack, or `--local` (the default)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--stack", metavar="NAME", help="the deployed stack's name (its outputs say where everything is)")
+    group.add_argument("--local", action="store_true", help="the stack `make local` is running (default when --stack is not given)")
+    parser.add_argument("--region", help="AWS region of the stack (default: your AWS configuration's)")
+
+
+def resolve_target(args) -> Target:
+    if getattr(args, "stack", None):
+        return stack_target(args.stack, args.region)
+    return local_target()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 MESSAGE_VERSION = 1
 EVENTS = ("view", "like", "cart", "purchase")
@@ -131,9 +131,10 @@ def to_utc_iso(value: str) -> str:
     head, sep, tail = text.partition(".")
     if sep:
         digits = len(tail) - len(tail.lstrip("0123456789"))
-        tail = tail[: min(digits, 6)] + tail[digits:]
-        text = f"{head}.{tail}" if digits else head + tail
+        if not digits:
+            raise ValueError(f"no digits after the decimal point in {value!r}")
+        text = f"{head}.{tail[: min(digits, 6)]}{tail[digits:]}"
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

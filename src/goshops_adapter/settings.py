@@ -19,7 +19,7 @@ class SettingsError(RuntimeError):
 
 @dataclass(frozen=True)
 class Settings:
-    tenant_secret_prefix: str = "goshops-adapter/tenants/"
+    tenant_secret_prefix: str = "goshops-adapter/tenants/"  # noqa: S105 - a name prefix, not a secret
     # A pre-existing secret may hold the default tenant under a name of its own.
     default_tenant: str = ""
     default_tenant_secret_id: str = ""

@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -47,7 +47,7 @@ class FailedInteraction:
         failed_at = _parse_time(attributes.get("failed_at"))
         if failed_at is None:
             sent = message.get("Attributes", {}).get("SentTimestamp")
-            failed_at = datetime.fromtimestamp(int(sent) / 1000, timezone.utc) if sent and sent.isdigit() else None
+            failed_at = datetime.fromtimestamp(int(sent) / 1000, UTC) if sent and sent.isdigit() else None
         return cls(
             message_id=message["MessageId"],
             receipt_handle=message["ReceiptHandle"],
@@ -192,4 +192,4 @@ def _parse_time(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

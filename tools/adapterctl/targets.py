@@ -7,13 +7,14 @@ run from another terminal find it the same way they find a deployed stack.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-LOCAL_STATE_FILE = Path(__file__).resolve().parents[2] / ".local-stack.json"
+LOCAL_STATE_FILE = Path(os.environ.get("ADAPTERCTL_LOCAL_STATE") or Path(__file__).resolve().parents[2] / ".local-stack.json")
 
 
 class TargetError(RuntimeError):

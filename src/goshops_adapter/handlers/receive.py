@@ -76,6 +76,11 @@ def receive_webhook(platform: str, tenant: str) -> Response:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body)
 
 
+@app.not_found
+def unknown_route(_error) -> Response:
+    return webhook_error(WebhookError(404, "no such route: POST /webhooks/{platform}/{tenant}", "unknown_route"))
+
+
 @app.exception_handler(WebhookError)
 def webhook_error(error: WebhookError) -> Response:
     metrics.add_metric(name="WebhooksRejected", unit=MetricUnit.Count, value=1)

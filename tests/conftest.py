@@ -1,0 +1,47 @@
+"""Fixtures shared by the suites: tenant configs, the local stack, an HTTP client."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import urllib3
+
+# Imported now, at collection, so the functions' logger writes to the session's output rather than
+# to a per-test capture that is closed when that test ends.
+from goshops_adapter import observability  # noqa: F401
+from goshops_adapter.tenants import parse_tenant_config
+
+SHOPIFY_SECRET = "shpss_test_webhook_secret_0123456789"
+GOSHOPS_KEY = "gs-test-key-abcdef"
+
+
+def tenant_raw(name: str = "acme", **overrides) -> dict:
+    raw = {
+        "goshops": {"project": f"p-{name}", "api_key": f"{GOSHOPS_KEY}-{name}"},
+        "shopify": {"webhook_secret": f"{SHOPIFY_SECRET}-{name}"},
+        "options": {"item_id": "product"},
+    }
+    raw.update(overrides)
+    return raw
+
+
+@pytest.fixture
+def tenant():
+    return parse_tenant_config("acme", tenant_raw("acme"))
+
+
+@pytest.fixture(scope="session")
+def http():
+    return urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=2, read=15))
+
+
+@pytest.fixture(scope="module")
+def stack():
+    """The local stack with two Shopify tenants and one that has no Shopify block."""
+    from adapterctl.local_stack import LocalStack
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    tenants = {"acme": tenant_raw("acme"), "globex": tenant_raw("globex"), "novtex": {"goshops": {"project": "p-x", "api_key": "k-x"}}}
+    with LocalStack(tenants) as running:
+        yield running

@@ -1,0 +1,119 @@
+"""template.yaml: lint-clean, and the properties the design relies on."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adapterctl.samples import EVENTS_DIR, rendered_events
+from adapterctl.template import TEMPLATE_PATH, load_template
+
+TEMPLATE = load_template()
+RESOURCES = TEMPLATE["Resources"]
+
+
+def resources_of(kind):
+    return {name: spec for name, spec in RESOURCES.items() if spec["Type"] == kind}
+
+
+def test_cfn_lint_is_clean():
+    result = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(TEMPLATE_PATH)], capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_functions_are_python313_on_arm64():
+    function_globals = TEMPLATE["Globals"]["Function"]
+    assert function_globals["Runtime"] == "python3.13"
+    assert function_globals["Architectures"] == ["arm64"]
+
+
+def test_interactions_queue_visibility_is_at_least_six_deliver_timeouts():
+    queue = RESOURCES["InteractionsQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * RESOURCES["DeliverFunction"]["Properties"]["Timeout"]
+    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["FailedInteractionsQueue", "Arn"]}
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == {"Ref": "MaxReceiveCount"}
+
+
+def test_failed_interactions_are_kept_fourteen_days_encrypted():
+    dlq = RESOURCES["FailedInteractionsQueue"]["Properties"]
+    assert dlq["MessageRetentionPeriod"] == 14 * 86400
+    assert dlq["SqsManagedSseEnabled"] is True
+
+
+def test_deliver_reports_partial_batch_failures_with_capped_concurrency():
+    event = RESOURCES["DeliverFunction"]["Properties"]["Events"]["Interactions"]["Properties"]
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "MaximumConcurrency"}
+    assert event["BatchSize"] == 10
+
+
+def test_http_api_routes_each_platform_and_is_throttled():
+    events = RESOURCES["ReceiveFunction"]["Properties"]["Events"]
+    assert {spec["Properties"]["Path"] for spec in events.values()} == {"/webhooks/shopify/{tenant}", "/webhooks/vtex/{tenant}"}
+    assert all(spec["Properties"]["Method"] == "POST" for spec in events.values())
+    settings = RESOURCES["WebhookApi"]["Properties"]["DefaultRouteSettings"]
+    assert {"ThrottlingRateLimit", "ThrottlingBurstLimit"} <= set(settings)
+
+
+def test_first_seen_table_expires_records():
+    table = RESOURCES["FirstSeenTable"]["Properties"]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+
+
+def test_tenant_secrets_come_from_noecho_parameters():
+    parameters = TEMPLATE["Parameters"]
+    for name in ("GoShopsApiKey", "ShopifyWebhookSecret", "VtexAppKey", "VtexAppToken", "VtexHookToken"):
+        assert parameters[name]["NoEcho"] is True
+    assert parameters["GoShopsBaseUrl"]["Default"] == "https://go-discover.goshops.com"
+    assert RESOURCES["DefaultTenantSecret"]["Condition"] == "CreateDefaultTenantSecret"
+
+
+def _statements():
+    for role_name, role in resources_of("AWS::IAM::Role").items():
+        for policy in role["Properties"]["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                yield role_name, statement
+
+
+def test_every_policy_statement_names_its_resources():
+    statements = list(_statements())
+    assert statements
+    for role_name, statement in statements:
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert "*" not in resources, f"{role_name} grants {statement['Action']} on *"
+        for resource in resources:
+            assert resource != {"Ref": "AWS::NoValue"} or len(resources) > 1
+
+
+def test_functions_use_their_own_scoped_roles():
+    for name, function in resources_of("AWS::Serverless::Function").items():
+        assert "Policies" not in function["Properties"], f"{name} would get SAM's broader managed policies"
+        assert function["Properties"]["Role"] == {"Fn::GetAtt": [f"{name}Role", "Arn"]}
+
+
+def test_receive_can_only_write_first_seen_and_send_to_the_queue():
+    actions = {json.dumps(statement["Action"]) for role, statement in _statements() if role == "ReceiveFunctionRole"}
+    assert '"dynamodb:UpdateItem"' in actions and '"sqs:SendMessage"' in actions
+    assert not any("Delete" in action for action in actions)
+
+
+def test_alarms_watch_the_dlq_the_oldest_interaction_and_deliver_errors():
+    alarms = {spec["Properties"]["MetricName"] for spec in resources_of("AWS::CloudWatch::Alarm").values()}
+    assert alarms == {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "Errors"}
+    assert RESOURCES["AlarmTopic"]["Condition"] == "HasAlarmEmail"
+
+
+@pytest.mark.parametrize("output", ["ShopifyWebhookUrl", "VtexWebhookUrl", "WebhookBaseUrl", "InteractionsQueueUrl", "FailedInteractionsQueueUrl", "FirstSeenTableName", "TenantSecretPrefix"])
+def test_outputs(output):
+    assert output in TEMPLATE["Outputs"]
+
+
+def test_committed_sample_events_are_current():
+    # events/ is generated from events/payloads and the sample tenant: regenerate with `python -m adapterctl.samples`.
+    for name, event in rendered_events().items():
+        committed = json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
+        assert committed == event, f"events/{name} is stale"

@@ -1,0 +1,69 @@
+import json
+
+import pytest
+
+from goshops_adapter.interactions import Interaction, InteractionMessage, MessageError, Source, build_message, interaction_id, to_utc_iso
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-03-14T10:14:38-04:00", "2025-03-14T14:14:38Z"),
+        ("2025-03-14T14:14:38Z", "2025-03-14T14:14:38Z"),
+        ("2025-03-14T14:02:11.512Z", "2025-03-14T14:02:11Z"),
+        ("2019-01-28T20:09:43.8999356+00:00", "2019-01-28T20:09:43Z"),
+        ("2025-03-14T14:14:40.000000000Z", "2025-03-14T14:14:40Z"),
+        ("2025-03-14T14:14:38", "2025-03-14T14:14:38Z"),
+        ("2025-12-31T23:30:00-03:00", "2026-01-01T02:30:00Z"),
+    ],
+)
+def test_dates_go_out_as_iso_8601_in_utc(value, expected):
+    assert to_utc_iso(value) == expected
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2025-13-01T00:00:00Z", "", "2025-03-14T14:14:38.Z"])
+def test_non_dates_raise(value):
+    with pytest.raises(ValueError):
+        to_utc_iso(value)
+
+
+def sample_message() -> InteractionMessage:
+    return build_message(
+        "acme", "p-1", Interaction("purchase", "81", "73", "2025-03-14T14:14:38Z"), Source("shopify", "orders/paid", "order:1", "wh-1")
+    )
+
+
+def test_message_matches_the_documented_contract():
+    body = json.loads(sample_message().to_json())
+    assert body == {
+        "v": 1,
+        "id": interaction_id("acme", "shopify", "order:1", "purchase", "81"),
+        "tenant": "acme",
+        "project": "p-1",
+        "data": {"event": "purchase", "item": "81", "customer": "73", "date": "2025-03-14T14:14:38Z"},
+        "source": {"platform": "shopify", "topic": "orders/paid", "ref": "order:1", "delivery": "wh-1"},
+    }
+
+
+def test_message_round_trips():
+    message = sample_message()
+    assert InteractionMessage.from_json(message.to_json()) == message
+
+
+def test_ids_are_deterministic_and_distinguish_what_matters():
+    assert interaction_id("a", "shopify", "order:1", "purchase", "1") == interaction_id("a", "shopify", "order:1", "purchase", "1")
+    variants = {
+        interaction_id("a", "shopify", "order:1", "purchase", "1"),
+        interaction_id("b", "shopify", "order:1", "purchase", "1"),
+        interaction_id("a", "vtex", "order:1", "purchase", "1"),
+        interaction_id("a", "shopify", "order:2", "purchase", "1"),
+        interaction_id("a", "shopify", "order:1", "cart", "1"),
+        interaction_id("a", "shopify", "order:1", "purchase", "2"),
+    }
+    assert len(variants) == 6
+
+
+@pytest.mark.parametrize("body", ["not json", "[]", '{"v": 2}', '{"v": 1, "id": "x"}', '{"v": 1, "id": "x", "tenant": "t", "project": "p", "data": [], "source": {}}'])
+def test_malformed_messages_raise_message_error(body):
+    with pytest.raises(MessageError):
+        InteractionMessage.from_json(body)

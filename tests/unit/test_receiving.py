@@ -1,0 +1,128 @@
+"""Receiver's promise with the AWS parts replaced by fakes: 2xx only once everything is queued."""
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+
+from conftest import tenant_raw
+from goshops_adapter.platforms import shopify
+from goshops_adapter.platforms.base import Webhook, WebhookError
+from goshops_adapter.receiving import Receiver
+from goshops_adapter.tenants import TenantConfigError, UnknownTenant, parse_tenant_config
+
+
+class Tenants:
+    def __init__(self, configs):
+        self.configs = configs
+
+    def get(self, name, refresh=False):
+        if name not in self.configs:
+            raise UnknownTenant(name)
+        value = self.configs[name]
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+
+class FirstSeen:
+    def __init__(self):
+        self.sets: dict[str, set] = {}
+        self.fail = False
+
+    def claim(self, key, items):
+        if self.fail:
+            raise EndpointConnectionError(endpoint_url="http://dynamodb")
+        wanted = set(items)
+        before = self.sets.setdefault(key, set())
+        new = wanted - before
+        before |= wanted
+        return new
+
+    def release(self, key, items):
+        self.sets[key] -= set(items)
+
+
+class Queue:
+    def __init__(self):
+        self.sent = []
+        self.fail_items: set[str] = set()
+
+    def send(self, messages):
+        failed = [m for m in messages if m.interaction.item in self.fail_items]
+        self.sent += [m for m in messages if m not in failed]
+        return failed
+
+
+ORDER = b'{"id": 9, "processed_at": "2025-01-01T00:00:00Z", "customer": {"id": 3}, "line_items": [{"product_id": 1}, {"product_id": 2}, {"product_id": 3}]}'
+
+
+@pytest.fixture
+def parts():
+    config = parse_tenant_config("acme", tenant_raw("acme"))
+    tenants = Tenants({"acme": config, "broken": TenantConfigError("goshops is required"), "novtex": parse_tenant_config("novtex", {"goshops": {"project": "p", "api_key": "k"}})})
+    first_seen, queue = FirstSeen(), Queue()
+    return Receiver(tenants, first_seen, queue), first_seen, queue, config
+
+
+def order_webhook(config, body=ORDER):
+    return Webhook(headers={"x-shopify-topic": "orders/paid", "x-shopify-hmac-sha256": shopify.sign(config.shopify.webhook_secret, body)}, body=body)
+
+
+def test_a_new_order_queues_every_item(parts):
+    receiver, _, queue, config = parts
+    received = receiver.receive("shopify", "acme", order_webhook(config))
+    assert (received.queued, received.already_queued) == (3, 0)
+    assert sorted(m.interaction.item for m in queue.sent) == ["1", "2", "3"]
+
+
+def test_a_repeat_queues_nothing(parts):
+    receiver, _, queue, config = parts
+    receiver.receive("shopify", "acme", order_webhook(config))
+    again = receiver.receive("shopify", "acme", order_webhook(config))
+    assert (again.queued, again.already_queued) == (0, 3)
+    assert len(queue.sent) == 3
+
+
+def test_a_queueing_failure_is_503_and_the_retry_queues_what_was_missing(parts):
+    receiver, first_seen, queue, config = parts
+    queue.fail_items = {"2"}
+    with pytest.raises(WebhookError) as raised:
+        receiver.receive("shopify", "acme", order_webhook(config))
+    assert raised.value.status == 503
+    assert first_seen.sets["seen#acme#shopify#order:9"] == {"1", "3"}  # "2" released, the rest were queued
+    queue.fail_items = set()
+    retry = receiver.receive("shopify", "acme", order_webhook(config))
+    assert (retry.queued, retry.already_queued) == (1, 2)
+    assert sorted(m.interaction.item for m in queue.sent) == ["1", "2", "3"]
+
+
+def test_first_seen_store_down_is_503_and_nothing_is_queued(parts):
+    receiver, first_seen, queue, config = parts
+    first_seen.fail = True
+    with pytest.raises(WebhookError) as raised:
+        receiver.receive("shopify", "acme", order_webhook(config))
+    assert raised.value.status == 503 and queue.sent == []
+
+
+@pytest.mark.parametrize(
+    ("platform", "tenant", "status", "reason"),
+    [
+        ("woo", "acme", 404, "unknown platform"),
+        ("shopify", "nobody", 404, "unknown tenant"),
+        ("shopify", "novtex", 404, "not connected to shopify"),
+        ("shopify", "broken", 500, "tenant configuration is invalid"),
+    ],
+)
+def test_routing_errors(parts, platform, tenant, status, reason):
+    receiver, _, queue, config = parts
+    with pytest.raises(WebhookError) as raised:
+        receiver.receive(platform, tenant, order_webhook(config))
+    assert raised.value.status == status and reason in raised.value.reason
+    assert queue.sent == []
+
+
+def test_another_tenants_signature_is_401(parts):
+    receiver, _, queue, _ = parts
+    other = parse_tenant_config("globex", tenant_raw("globex"))
+    with pytest.raises(WebhookError) as raised:
+        receiver.receive("shopify", "acme", order_webhook(other))
+    assert raised.value.status == 401 and queue.sent == []

@@ -1,0 +1,78 @@
+import base64
+import hashlib
+import hmac
+
+import pytest
+
+from goshops_adapter.platforms import shopify
+from goshops_adapter.platforms.base import Webhook, WebhookError
+
+SECRET = "hush"
+BODY = b'{"id": 1, "line_items": []}\n'
+
+
+def signed(body: bytes = BODY, secret: str = SECRET, **headers) -> Webhook:
+    base = {"x-shopify-hmac-sha256": shopify.sign(secret, body), "x-shopify-topic": "orders/paid"}
+    base.update(headers)
+    return Webhook(headers=base, body=body)
+
+
+def test_sign_is_base64_of_hmac_sha256_over_the_raw_body():
+    expected = base64.b64encode(hmac.new(b"hush", BODY, hashlib.sha256).digest()).decode()
+    assert shopify.sign(SECRET, BODY) == expected
+
+
+def test_a_correct_signature_verifies():
+    shopify.verify(signed(), SECRET)
+
+
+@pytest.mark.parametrize(
+    ("webhook", "reason"),
+    [
+        (Webhook(headers={}, body=BODY), "missing X-Shopify-Hmac-Sha256 header"),
+        (signed(secret="other"), "does not match"),
+        (Webhook(headers={"x-shopify-hmac-sha256": shopify.sign(SECRET, BODY)}, body=BODY + b" "), "does not match"),
+        (Webhook(headers={"x-shopify-hmac-sha256": "not base64 ☃"}, body=BODY), "does not match"),
+    ],
+)
+def test_missing_or_wrong_signatures_are_401(webhook, reason):
+    with pytest.raises(WebhookError) as raised:
+        shopify.verify(webhook, SECRET)
+    assert raised.value.status == 401
+    assert reason in raised.value.reason
+
+
+def test_the_signature_covers_the_exact_bytes_not_a_reserialisation():
+    # Same JSON value, different bytes: only the bytes Shopify signed verify.
+    reformatted = b'{"id":1,"line_items":[]}'
+    with pytest.raises(WebhookError):
+        shopify.verify(Webhook(headers={"x-shopify-hmac-sha256": shopify.sign(SECRET, BODY)}, body=reformatted), SECRET)
+
+
+def test_handle_checks_the_signature_before_reading_the_body(tenant):
+    with pytest.raises(WebhookError) as raised:
+        shopify.handle(Webhook(headers={"x-shopify-topic": "orders/paid"}, body=b"not json"), tenant)
+    assert raised.value.status == 401
+
+
+def test_signed_but_malformed_json_is_400_with_a_reason(tenant):
+    body = b'{"id": 1, "line_items": ['
+    with pytest.raises(WebhookError) as raised:
+        shopify.handle(signed(body, tenant.shopify.webhook_secret), tenant)
+    assert raised.value.status == 400
+    assert "not valid JSON" in raised.value.reason
+
+
+@pytest.mark.parametrize(("body", "reason"), [(b"[1, 2]", "must be a JSON object"), (b"", "empty body"), (b"\xff\xfe{}", "UTF-8")])
+def test_signed_bodies_that_are_not_json_objects_are_400(tenant, body, reason):
+    with pytest.raises(WebhookError) as raised:
+        shopify.handle(signed(body, tenant.shopify.webhook_secret), tenant)
+    assert raised.value.status == 400
+    assert reason in raised.value.reason
+
+
+def test_a_signed_webhook_without_a_topic_is_400(tenant):
+    webhook = Webhook(headers={"x-shopify-hmac-sha256": shopify.sign(tenant.shopify.webhook_secret, BODY)}, body=BODY)
+    with pytest.raises(WebhookError) as raised:
+        shopify.handle(webhook, tenant)
+    assert (raised.value.status, raised.value.reason) == (400, "missing X-Shopify-Topic header")

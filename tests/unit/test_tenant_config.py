@@ -1,0 +1,49 @@
+import pytest
+
+from conftest import tenant_raw
+from goshops_adapter.tenants import DEFAULT_VTEX_PURCHASE_STATES, TenantConfigError, is_valid_tenant_name, parse_tenant_config
+
+
+def test_a_full_config_parses():
+    raw = tenant_raw(
+        vtex={"account": "shop", "app_key": "k", "app_token": "t", "hook_token": "h"},
+        options={"item_id": "sku"},
+        extra={"ignored": True},
+    )
+    config = parse_tenant_config("acme", raw)
+    assert config.goshops.project == "p-acme"
+    assert config.vtex.base_url == "https://shop.vtexcommercestable.com.br"
+    assert config.vtex.purchase_states == DEFAULT_VTEX_PURCHASE_STATES
+    assert config.item_id == "sku"
+
+
+def test_platform_blocks_are_optional():
+    config = parse_tenant_config("acme", {"goshops": {"project": "p", "api_key": "k"}})
+    assert config.platform("shopify") is None and config.platform("vtex") is None
+    assert config.item_id == "product"
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(TenantConfigError) as raised:
+        parse_tenant_config("acme", {"goshops": {"project": 5}, "shopify": {}, "vtex": {"account": "a"}, "options": {"item_id": "colour"}})
+    message = str(raised.value)
+    for problem in ("goshops.project must be a string", "goshops.api_key is required", "shopify.webhook_secret is required", "vtex.app_key is required", "options.item_id must be one of"):
+        assert problem in message
+
+
+@pytest.mark.parametrize("raw", [None, [], "text", {"shopify": {"webhook_secret": "s"}}])
+def test_configs_without_goshops_are_rejected(raw):
+    with pytest.raises(TenantConfigError):
+        parse_tenant_config("acme", raw)
+
+
+def test_secrets_never_appear_in_repr():
+    raw = tenant_raw(vtex={"account": "shop", "app_key": "APPKEY", "app_token": "APPTOKEN", "hook_token": "HOOKTOKEN"})
+    text = repr(parse_tenant_config("acme", raw))
+    for secret in (raw["goshops"]["api_key"], raw["shopify"]["webhook_secret"], "APPKEY", "APPTOKEN", "HOOKTOKEN"):
+        assert secret not in text
+
+
+@pytest.mark.parametrize(("name", "valid"), [("acme", True), ("store-1_eu", True), ("Acme", False), ("", False), ("../x", False), ("a" * 64, False), ("-a", False)])
+def test_tenant_names(name, valid):
+    assert is_valid_tenant_name(name) is valid

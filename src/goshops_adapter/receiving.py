@@ -38,7 +38,7 @@ class Receiver:
     def receive(self, platform_name: str, tenant_name: str, webhook: Webhook) -> Received:
         platform = self._platforms.get(platform_name)
         if platform is None:
-            raise WebhookError(404, f"unknown platform {platform_name[:40]!r}", "unknown_platform")
+            raise WebhookError(404, "unknown platform", "unknown_platform")
         try:
             tenant = self._tenants.get(tenant_name)
         except UnknownTenant:

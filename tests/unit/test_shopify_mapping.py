@@ -131,7 +131,7 @@ def test_other_topics_are_ignored(tenant, topic):
     ("topic", "body", "reason"),
     [
         ("orders/paid", order([line(1)], id=None), "order has no id"),
-        ("orders/paid", order([line(1)], processed_at="yesterday"), "is not ISO 8601"),
+        ("orders/paid", order([line(1)], processed_at="yesterday"), "order processed_at is not an ISO 8601 date-time"),
         ("orders/paid", order([line(1)], processed_at=None, created_at=None), "order has no processed_at or created_at"),
         ("orders/paid", order("not a list"), "line_items must be a list"),
         ("carts/create", {"line_items": []}, "cart has no token"),

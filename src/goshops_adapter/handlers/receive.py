@@ -22,7 +22,7 @@ from goshops_adapter.platforms import PLATFORMS
 from goshops_adapter.platforms.base import Webhook, WebhookError
 from goshops_adapter.queue import InteractionQueue
 from goshops_adapter.receiving import Receiver
-from goshops_adapter.settings import get_settings
+from goshops_adapter.settings import SettingsError, get_settings
 from goshops_adapter.tenant_store import TenantStore
 
 app = APIGatewayHttpResolver()
@@ -88,6 +88,13 @@ def webhook_error(error: WebhookError) -> Response:
     log = logger.error if error.status >= 500 else logger.warning
     log("webhook rejected", extra={"status": error.status, "reason": error.reason})
     return Response(status_code=error.status, content_type=content_types.APPLICATION_JSON, body={"error": error.reason})
+
+
+@app.exception_handler(SettingsError)
+def misconfigured(error: SettingsError) -> Response:
+    logger.error("adapter misconfigured", extra={"problem": str(error)})
+    # A 5xx, so the platform keeps the webhook and retries once the deployment is fixed.
+    return webhook_error(WebhookError(500, "the adapter is misconfigured; see its logs", "misconfigured"))
 
 
 def raw_body(event: dict) -> bytes:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import sys
 
 import pytest
 import urllib3
@@ -45,3 +47,13 @@ def stack():
     tenants = {"acme": tenant_raw("acme"), "globex": tenant_raw("globex"), "novtex": {"goshops": {"project": "p-x", "api_key": "k-x"}}}
     with LocalStack(tenants) as running:
         yield running
+
+
+@pytest.fixture
+def function_logs(monkeypatch):
+    """Everything the functions write during the test (log lines and metrics), as one text."""
+    buffer = io.StringIO()
+    for handler in observability.logger.handlers:
+        monkeypatch.setattr(handler, "stream", buffer)
+    monkeypatch.setattr(sys, "stdout", buffer)  # Powertools metrics print at flush time
+    return buffer.getvalue

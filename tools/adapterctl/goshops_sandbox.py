@@ -35,6 +35,9 @@ class SandboxState:
     faults: list[dict] = field(default_factory=list)
     latency: float = 0.0
     requests: int = 0
+    connections: int = 0  # TCP connections accepted: shows whether clients reuse them
+    in_flight: int = 0
+    max_in_flight: int = 0  # most /feedback requests being answered at once: shows parallel posting
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_fault(self) -> dict | None:
@@ -75,6 +78,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *_args) -> None:  # quiet: tests and the demo print what matters
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        with self.server.state.lock:
+            self.server.state.connections += 1
+
     def _answer(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
         body = json.dumps(payload).encode()
         self.send_response(status)
@@ -93,6 +101,16 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body()
         if self.path != "/feedback":
             return self._answer(404, {"message": "not found"})
+        with state.lock:
+            state.in_flight += 1
+            state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        try:
+            return self._feedback(state, body)
+        finally:
+            with state.lock:
+                state.in_flight -= 1
+
+    def _feedback(self, state: SandboxState, body: bytes) -> None:
         fault = state.next_fault()
         if state.latency:
             time.sleep(state.latency)

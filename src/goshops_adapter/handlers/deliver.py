@@ -25,7 +25,9 @@ from goshops_adapter.settings import get_settings
 from goshops_adapter.tenant_store import TenantStore
 
 MAX_BATCH_SIZE = 10  # the event source mapping's BatchSize in template.yaml
-processor = AsyncBatchProcessor(event_type=EventType.SQS)
+# A batch whose every item failed (Go Shops is down) is reported item by item like any other, so the
+# function's Errors metric, and its alarm, mean the function itself broke.
+processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 executor = ThreadPoolExecutor(max_workers=MAX_BATCH_SIZE, thread_name_prefix="deliver")
 OUTCOME_METRICS = {"delivered": "InteractionsDelivered", "already_delivered": "InteractionsAlreadyDelivered", "dead_lettered": "InteractionsDeadLettered"}
 

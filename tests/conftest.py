@@ -38,7 +38,7 @@ def http():
     return urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=2, read=15))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack():
     """The local stack with two Shopify tenants and one that has no Shopify block."""
     from adapterctl.local_stack import LocalStack

@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
+import urllib3
 
 from adapterctl.goshops_sandbox import GoShopsSandbox
 from adapterctl.template import Resolver, load_template
@@ -239,6 +240,8 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
+        # moto keeps its state per process, not per server: start from nothing, whatever ran before.
+        urllib3.request("POST", f"http://{host}:{port}/moto-api/reset", retries=False)
         self.resources = create_resources(f"http://{host}:{port}", self.tenants, overrides=self._queue_overrides)
         if self._external_goshops:
             self.goshops_base_url = self._external_goshops.rstrip("/")

@@ -12,13 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adapterctl.samples import PAYLOADS
 from goshops_adapter.interactions import anonymous_customer
 from goshops_adapter.platforms import PLATFORMS, vtex
 from goshops_adapter.platforms.base import ACKNOWLEDGED, IGNORED, MAPPED, Webhook, WebhookError
 from goshops_adapter.settings import get_settings
 from goshops_adapter.tenants import parse_tenant_config
-
-from adapterctl.samples import PAYLOADS
 
 ORDERS = PAYLOADS / "vtex" / "orders"
 HOOK_TOKEN = "hook-token-for-tests"

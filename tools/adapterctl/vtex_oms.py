@@ -5,12 +5,12 @@ and `X-VTEX-API-AppToken`; 200 with the order, 401 when the key or token is miss
 for an order the account does not have. It serves the orders it is given, shaped as the real
 response (see events/payloads/vtex/orders/).
 
-Control endpoints, under `/_oms/` (not part of VTEX):
+Control endpoints: the Go Shops sandbox's, under `/_sandbox/` (not part of VTEX), with orders:
 - `PUT orders`: an order, or a list of them, added (or replaced) by `orderId`; `DELETE orders` forgets all.
-- `GET requests`: the order reads served, `[{"order_id", "status"}]`; `DELETE requests` forgets them.
+- `GET received`: the order reads, `[{"order_id", "status", "at"}]` (status null: reset); `DELETE received`.
 - `PUT keys`: `{"app key": "app token", ...}` replaces the accepted credentials.
-- `PUT faults`: as the Go Shops sandbox's (`status`, `retry_after`, `delay`, `reset`, `count`,
-  `probability`), applied to order reads before anything else; `DELETE faults` clears them.
+- `PUT faults` (`status`, `retry_after`, `delay`, `reset`, `count`, `probability`), applied to order
+  reads before anything else; `DELETE faults` clears them. `PUT latency`: `{"seconds": 0.05}`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from adapterctl import goshops_sandbox
 from adapterctl.goshops_sandbox import SandboxState
 
 ORDER_PREFIX = "/api/oms/pvt/orders/"
@@ -46,43 +47,27 @@ class OmsState(SandboxState):
         return len(valid)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(goshops_sandbox._Handler):  # its JSON answers, body reading and quiet logging
     server: _OmsServer
 
-    def log_message(self, *_args) -> None:
-        pass
-
-    def _answer(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json; charset=utf-8")
-        self.send_header("content-length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _body(self) -> bytes:
-        return self.rfile.read(int(self.headers.get("content-length") or 0))
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming; the OMS takes no POST here
+        self._body()
+        self._answer(404, {"error": {"code": "404", "message": "not found"}})
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        self._body()
         path = urlsplit(self.path).path
-        state = self.server.state
-        if path == "/_oms/requests":
-            with state.lock:
-                return self._answer(200, [{"order_id": r["order_id"], "status": r["status"]} for r in state.received])
         if not path.startswith(ORDER_PREFIX):
-            return self._answer(404, {"error": {"code": "404", "message": "not found"}})
+            return super().do_GET()  # /_sandbox/received
+        self._body()
+        state = self.server.state
         order_id = unquote(path[len(ORDER_PREFIX) :])
         fault = state.next_fault() or {}
         status, payload = (None, None) if fault.get("reset") else self._order_answer(order_id, fault)
         # Recorded on arrival: a test sees the read even if its client stopped waiting for the answer.
         with state.lock:
             state.received.append({"order_id": order_id, "status": status, "at": time.time()})
-        if fault.get("delay"):
-            time.sleep(float(fault["delay"]))
+        if state.latency or fault.get("delay"):
+            time.sleep(state.latency + float(fault.get("delay") or 0))
         if status is None:
             # An abortive close: the client sees a reset, not an answer.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
@@ -108,33 +93,22 @@ class _Handler(BaseHTTPRequestHandler):
         return 200, order
 
     def do_PUT(self) -> None:  # noqa: N802
-        state = self.server.state
+        if urlsplit(self.path).path != "/_sandbox/orders":
+            return super().do_PUT()  # keys, faults, latency
         try:
             payload = json.loads(self._body() or b"null")
         except ValueError:
-            return self._answer(400, {"message": "body must be JSON"})
-        path = urlsplit(self.path).path
-        if path == "/_oms/orders" and isinstance(payload, (dict, list)):
-            return self._answer(200, {"added": state.add_orders(payload)})
-        with state.lock:
-            if path == "/_oms/keys" and isinstance(payload, dict):
-                state.keys = {str(k): str(v) for k, v in payload.items()}
-            elif path == "/_oms/faults" and isinstance(payload, list):
-                state.faults = [dict(f) for f in payload]
-            else:
-                return self._answer(400, {"message": "unknown control or wrong shape"})
-        return self._answer(200, {})
+            payload = None
+        if not isinstance(payload, (dict, list)):
+            return self._answer(400, {"message": "an order or a list of orders, as JSON"})
+        return self._answer(200, {"added": self.server.state.add_orders(payload)})
 
     def do_DELETE(self) -> None:  # noqa: N802
+        if urlsplit(self.path).path != "/_sandbox/orders":
+            return super().do_DELETE()  # received, faults
         self._body()
-        state = self.server.state
-        cleared = {"/_oms/orders": state.orders, "/_oms/requests": state.received, "/_oms/faults": state.faults}.get(
-            urlsplit(self.path).path
-        )
-        if cleared is None:
-            return self._answer(404, {"message": "not found"})
-        with state.lock:
-            cleared.clear()
+        with self.server.state.lock:
+            self.server.state.orders.clear()
         return self._answer(200, {})
 
 
@@ -148,8 +122,11 @@ class _OmsServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class VtexOmsStandIn:
-    """The stand-in on a loopback port of its own; `state` is inspectable directly by in-process tests."""
+class VtexOmsStandIn(goshops_sandbox.GoShopsSandbox):
+    """The stand-in on a loopback port of its own; `state` is inspectable directly by in-process tests.
+
+    Started, stopped and addressed as the Go Shops sandbox is.
+    """
 
     def __init__(self, keys: dict[str, str] | None = None, orders: list[dict] | None = None, host: str = "127.0.0.1", port: int = 0):
         self._server = _OmsServer((host, port), _Handler)
@@ -161,29 +138,10 @@ class VtexOmsStandIn:
     def state(self) -> OmsState:
         return self._server.state
 
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> VtexOmsStandIn:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
     def reads(self, order_id: str | None = None) -> list[int | None]:
         """The statuses answered to order reads (None: the connection was reset), oldest first."""
         with self.state.lock:
             return [r["status"] for r in self.state.received if order_id is None or r["order_id"] == order_id]
-
-    def __enter__(self) -> VtexOmsStandIn:
-        return self.start()
-
-    def __exit__(self, *_exc) -> None:
-        self.stop()
 
 
 def load_orders(directory: Path) -> list[dict]:

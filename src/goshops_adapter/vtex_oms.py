@@ -54,10 +54,10 @@ def get_order(
     """The order as the OMS returns it, or a `WebhookError` 5xx that says why not."""
     url = vtex.base_url + ORDER_PATH.format(order_id=quote(order_id, safe=""))
     headers = {
-        "accept": "application/json",
-        "content-type": "application/json",
-        "x-vtex-api-appkey": vtex.app_key,
-        "x-vtex-api-apptoken": vtex.app_token,
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+        "X-VTEX-API-AppKey": vtex.app_key,
+        "X-VTEX-API-AppToken": vtex.app_token,
     }
     give_up_at = clock() + deadline
     attempts = 0

@@ -39,7 +39,7 @@ class Attempt:
     status: int | None
     body: bytes = b""
     retry_after: float | None = None
-    network: str = ""  # "timeout" or "connection failed (...)", when there was no answer
+    network: str = ""  # "timeout", "cannot connect (...)" or "connection failed (...)": why there was no answer
 
 
 def get_order(
@@ -81,8 +81,8 @@ def get_order(
 def _request(url: str, headers: dict[str, str], budget: float) -> Attempt:
     try:
         response = _HTTP.request("GET", url, headers=headers, timeout=urllib3.Timeout(connect=budget, read=budget), preload_content=True)
-    except urllib3.exceptions.NewConnectionError:  # a subclass of the timeout errors: test it first
-        return Attempt(status=None, network="connection refused")
+    except urllib3.exceptions.NewConnectionError as exc:  # refused or unresolvable; a subclass of the timeout errors
+        return Attempt(status=None, network=f"cannot connect ({exc.__class__.__name__})")
     except urllib3.exceptions.TimeoutError:
         return Attempt(status=None, network="timeout")
     except urllib3.exceptions.HTTPError as exc:

@@ -38,7 +38,7 @@ PING_TOPIC = "hook/ping"
 # options.item_id -> the order item field that names the item
 ITEM_FIELDS = {"product": "productId", "variant": "id", "sku": "refId"}
 # VTEX order ids ("1172452900788-01", "v52277740atmc-01"); they become part of the OMS URL.
-ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+ORDER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def parse_notification(payload: dict[str, Any]) -> Notification | None:
     order_id = _text(payload.get("OrderId"))
     if not order_id:
         raise bad_request("hook notification has no OrderId")
-    if not ORDER_ID.match(order_id):
+    if not ORDER_ID.fullmatch(order_id):
         raise bad_request("OrderId is not a VTEX order id")
     state = _text(payload.get("State"))
     if not state:

@@ -18,7 +18,7 @@ from adapterctl.dlq import print_listing
 from adapterctl.local import quiet_emulator_logs
 from adapterctl.local_stack import LocalStack
 from adapterctl.replay import Filters, list_failed, replay
-from adapterctl.samples import PAYLOADS, SAMPLE_TENANT, Delivery, sample_deliveries, sample_tenants, shopify_delivery
+from adapterctl.samples import PAYLOADS, SAMPLE_TENANT, Delivery, sample_deliveries, sample_tenants, shopify_delivery, vtex_delivery
 
 LOG_FILE = Path(__file__).resolve().parents[2] / ".demo.log"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
@@ -65,6 +65,8 @@ class Demo:
             self.send(_tampered(deliveries[0]), "orders/paid with a tampered body")
             self.send(Delivery("x", deliveries[0].path.replace(SAMPLE_TENANT, "nobody"), deliveries[0].headers, deliveries[0].body), "a tenant that does not exist")
             self.send(self.shopify("orders/paid", b'{"id": 1, "line_items": [', "malformed"), "signed, but malformed JSON")
+            wrong_token = self.tenants[SAMPLE_TENANT]["vtex"]["hook_token"][::-1]
+            self.send(vtex_delivery("x", deliveries[-1].body, hook_token=wrong_token), "a VTEX hook with a wrong X-Hook-Token")
 
             stack.wait_until_drained(60)
             received = stack.sandbox.received()

@@ -8,6 +8,8 @@
   ten, partial batch failures honoured (reported items stay, the rest are deleted), a failed
   invocation leaves the whole batch, and the queue's own redrive policy moves what keeps failing.
 - Go Shops is the local sandbox unless a base URL is given.
+- A tenant whose vtex.base_url is "local-oms" reads its orders from a local VTEX OMS stand-in that
+  serves the sample orders; any other base_url is used as it is.
 
 The handlers run in this process, exactly as deployed, pointed at the emulator through the SDK's
 AWS_ENDPOINT_URL setting.
@@ -30,6 +32,7 @@ import urllib3
 
 from adapterctl.goshops_sandbox import GoShopsSandbox
 from adapterctl.template import Resolver, load_template
+from adapterctl.vtex_oms import VtexOmsStandIn, uses_local_oms, with_oms_url
 
 REGION = "us-east-1"
 STACK_NAME = "local"
@@ -229,6 +232,7 @@ class LocalStack:
         self._stop = threading.Event()
         self._receive_lock = threading.Lock()
         self.sandbox: GoShopsSandbox | None = None
+        self.vtex_oms: VtexOmsStandIn | None = None
         self.resources: LocalResources | None = None
         self.deliver_invocations = 0
         self.deliver_failures = 0
@@ -242,7 +246,7 @@ class LocalStack:
         host, port = self._moto.get_host_and_port()
         # moto keeps its state per process, not per server: start from nothing, whatever ran before.
         urllib3.request("POST", f"http://{host}:{port}/moto-api/reset", retries=False)
-        self.resources = create_resources(f"http://{host}:{port}", self.tenants, overrides=self._queue_overrides)
+        self.resources = create_resources(f"http://{host}:{port}", self._start_vtex_oms(), overrides=self._queue_overrides)
         if self._external_goshops:
             self.goshops_base_url = self._external_goshops.rstrip("/")
         else:
@@ -269,7 +273,19 @@ class LocalStack:
             thread.join(timeout=10)
         if self.sandbox:
             self.sandbox.stop()
+        if self.vtex_oms:
+            self.vtex_oms.stop()
         self._moto.stop()
+
+    def _start_vtex_oms(self) -> dict[str, dict]:
+        """The tenants as their secrets hold them: the OMS stand-in started for those that name it."""
+        local = [config["vtex"] for config in self.tenants.values() if uses_local_oms(config)]
+        if not local:
+            return self.tenants
+        from adapterctl.samples import sample_vtex_orders  # samples imports this module
+
+        self.vtex_oms = VtexOmsStandIn({vtex["app_key"]: vtex["app_token"] for vtex in local}, sample_vtex_orders()).start()
+        return with_oms_url(self.tenants, self.vtex_oms.url)
 
     def __enter__(self) -> LocalStack:
         return self.start()

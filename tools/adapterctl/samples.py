@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapterctl.local_stack import api_gateway_event
+from adapterctl.vtex_oms import load_orders
 from goshops_adapter.interactions import Interaction, Source, build_message
 from goshops_adapter.platforms import shopify
 
@@ -68,9 +69,37 @@ def shopify_samples(tenants: dict[str, dict] | None = None) -> list[Delivery]:
     ]
 
 
+def vtex_delivery(name: str, body: bytes, *, hook_token: str, tenant: str = SAMPLE_TENANT) -> Delivery:
+    """A VTEX order hook: it signs nothing, it sends back the headers its configuration holds."""
+    headers = {"content-type": "application/json; charset=utf-8", "x-hook-token": hook_token}
+    return Delivery(name=name, path=f"/webhooks/vtex/{tenant}", headers=headers, body=body)
+
+
+# (sample name, hook payload file): the ping when the hook is saved, then an order's states as they
+# arrive, a state outside the purchase list, and another order whose first hook is `invoiced`.
+VTEX_SAMPLES = (
+    ("vtex-hook-ping", "ping.json"),
+    ("vtex-payment-approved", "payment-approved.json"),
+    ("vtex-ready-for-handling", "ready-for-handling.json"),
+    ("vtex-handling", "handling.json"),
+    ("vtex-invoiced", "invoiced.json"),
+)
+VTEX_ORDERS = PAYLOADS / "vtex" / "orders"
+
+
+def vtex_samples(tenants: dict[str, dict] | None = None) -> list[Delivery]:
+    hook_token = (tenants or sample_tenants())[SAMPLE_TENANT]["vtex"]["hook_token"]
+    return [vtex_delivery(name, (PAYLOADS / "vtex" / file).read_bytes(), hook_token=hook_token) for name, file in VTEX_SAMPLES]
+
+
+def sample_vtex_orders() -> list[dict]:
+    """The orders the local OMS stand-in serves for the sample hooks."""
+    return load_orders(VTEX_ORDERS)
+
+
 def sample_deliveries(tenants: dict[str, dict] | None = None) -> list[Delivery]:
     """Every platform's sample deliveries, in the order a store would send them."""
-    return shopify_samples(tenants)
+    return shopify_samples(tenants) + vtex_samples(tenants)
 
 
 def sample_sqs_event() -> dict:

@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from goshops_adapter.platforms import shopify
+from goshops_adapter.platforms import shopify, vtex
 
-PLATFORMS: dict[str, ModuleType] = {module.NAME: module for module in (shopify,)}
+PLATFORMS: dict[str, ModuleType] = {module.NAME: module for module in (shopify, vtex)}

@@ -1,0 +1,179 @@
+"""VTEX: the whole path from an Orders Feed v3 hook notification to Go Shops interactions.
+
+VTEX signs nothing: the hook sends back the headers it was configured with, so authenticity is an
+`X-Hook-Token` header equal to the tenant's `vtex.hook_token`, the ping included. A notification
+carries the order id and its new state only; for a state in the tenant's purchase list the order is
+read from the OMS (`vtex_oms`, the only I/O here) and `map_order`, pure, turns it into purchases.
+The decision is the hook's `State`: by the time the order is read its `status` may have moved on.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from goshops_adapter import vtex_oms
+from goshops_adapter.interactions import Interaction, anonymous_customer, to_utc_iso
+from goshops_adapter.platforms.base import (
+    ACKNOWLEDGED,
+    IGNORED,
+    MAPPED,
+    MappedWebhook,
+    Webhook,
+    WebhookError,
+    bad_request,
+    distinct,
+    parse_json_object,
+    unauthorized,
+)
+from goshops_adapter.settings import get_settings
+from goshops_adapter.tenants import TenantConfig, VtexConfig
+
+NAME = "vtex"
+TOKEN_HEADER = "x-hook-token"  # noqa: S105 - a header name, not a secret
+PING_TOPIC = "hook/ping"
+
+# options.item_id -> the order item field that names the item
+ITEM_FIELDS = {"product": "productId", "variant": "id", "sku": "refId"}
+# VTEX order ids ("1172452900788-01", "v52277740atmc-01"); they become part of the OMS URL.
+ORDER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+@dataclass(frozen=True)
+class Notification:
+    """The fields of a hook notification the adapter uses (Domain, LastState, Origin are not needed)."""
+
+    order_id: str
+    state: str
+    changed_at: str = ""  # CurrentChange, else LastChange: not always present
+
+    @property
+    def delivery(self) -> str:
+        """VTEX gives a notification no id of its own: the order, its new state and when it changed."""
+        return "/".join(part for part in (self.order_id, self.state, self.changed_at) if part)
+
+
+def verify(webhook: Webhook, hook_token: str) -> None:
+    received = webhook.header(TOKEN_HEADER).strip()
+    if not received:
+        raise unauthorized("missing X-Hook-Token header")
+    if not hmac.compare_digest(hook_token.encode(), received.encode("utf-8", "replace")):
+        raise unauthorized("X-Hook-Token does not match the tenant's hook token")
+
+
+def parse_notification(payload: dict[str, Any]) -> Notification | None:
+    """The notification in a hook body, or None for the ping VTEX sends when the hook is saved."""
+    if payload.get("hookConfig") == "ping":
+        return None
+    order_id = _text(payload.get("OrderId"))
+    if not order_id:
+        raise bad_request("hook notification has no OrderId")
+    if not ORDER_ID.fullmatch(order_id):
+        raise bad_request("OrderId is not a VTEX order id")
+    state = _text(payload.get("State"))
+    if not state:
+        raise bad_request("hook notification has no State")
+    changed_at = _text(payload.get("CurrentChange")) or _text(payload.get("LastChange"))
+    return Notification(order_id=order_id, state=state, changed_at=changed_at)
+
+
+def is_purchase(notification: Notification, vtex: VtexConfig) -> bool:
+    return notification.state in vtex.purchase_states
+
+
+def handle(webhook: Webhook, tenant: TenantConfig) -> MappedWebhook:
+    vtex = tenant.vtex
+    verify(webhook, vtex.hook_token)
+    notification = parse_notification(parse_json_object(webhook.body))
+    if notification is None:
+        return MappedWebhook(topic=PING_TOPIC, delivery="", outcome=ACKNOWLEDGED)
+    if not is_purchase(notification, vtex):
+        return MappedWebhook(
+            topic=notification.state, delivery=notification.delivery, outcome=IGNORED, ref=f"order:{notification.order_id}"
+        )
+    settings = get_settings()
+    order = vtex_oms.get_order(vtex, notification.order_id, timeout=settings.oms_timeout_seconds, deadline=settings.oms_deadline_seconds)
+    return map_order(notification, order, tenant)
+
+
+def map_order(notification: Notification, order: dict[str, Any], tenant: TenantConfig) -> MappedWebhook:
+    """Pure mapping of one OMS order for a purchase notification: a `purchase` per distinct item."""
+    customer = _customer(order, notification.order_id, tenant)
+    date = _creation_date(order)
+    items = order_item_ids(order.get("items"), tenant.item_id)
+    interactions = distinct([Interaction(event="purchase", item=item, customer=customer, date=date) for item in items])
+    return MappedWebhook(
+        topic=notification.state,
+        delivery=notification.delivery,
+        outcome=MAPPED,
+        ref=f"order:{notification.order_id}",
+        interactions=interactions,
+    )
+
+
+def order_item_ids(items: Any, item_id: str) -> list[str]:
+    """Item ids of the lines a customer bought, in order, repeats included (`distinct` folds them).
+
+    - A kit is one line whose `components` are its parts: the kit is the item, its parts are not.
+    - Gift lines (`isGift`) were not chosen by the customer: skipped.
+    - `attachments` (customisations) and `bundleItems` (services such as gift wrapping) belong to a
+      line and are not products; lines attached to another by an assembly option (`parentItemIndex`)
+      are skipped for the same reason.
+    - A line without the chosen id (`refId` is often null) is skipped rather than sent under another id.
+    """
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise _bad_order("items is not a list")
+    field_name = ITEM_FIELDS[item_id]
+    ids = []
+    for line in items:
+        if not isinstance(line, dict) or line.get("isGift") is True:
+            continue
+        if line.get("parentItemIndex") is not None:
+            continue
+        item = _text(line.get(field_name))
+        if item:
+            ids.append(item)
+    return ids
+
+
+def _customer(order: dict[str, Any], order_id: str, tenant: TenantConfig) -> str:
+    """`clientProfileData.userProfileId`, never the e-mail (VTEX masks it, and it is personal data).
+
+    An order without a profile id still is a purchase: its customer is an anonymous key derived from
+    the order group, so the orders split from one checkout share it.
+    """
+    profile = order.get("clientProfileData")
+    if isinstance(profile, dict):
+        profile_id = _text(profile.get("userProfileId"))
+        if profile_id:
+            return profile_id
+    group = _text(order.get("orderGroup")) or order_id.rsplit("-", 1)[0]
+    return anonymous_customer(tenant.name, "vtex-order-group", group)
+
+
+def _creation_date(order: dict[str, Any]) -> str:
+    value = order.get("creationDate")
+    if not isinstance(value, str) or not value.strip():
+        raise _bad_order("the order has no creationDate")
+    try:
+        return to_utc_iso(value)
+    except ValueError:
+        raise _bad_order(f"creationDate {value[:40]!r} is not ISO 8601") from None
+
+
+def _bad_order(reason: str) -> WebhookError:
+    # The hook was fine; the order VTEX returned is not. 5xx: VTEX retries, nothing is lost meanwhile.
+    return WebhookError(502, f"VTEX OMS order is malformed: {reason}", "oms_bad_order")
+
+
+def _text(value: Any) -> str:
+    """Ids arrive as strings (or numbers); booleans and containers are not ids."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, (int, str)):
+        return str(value).strip()
+    return ""

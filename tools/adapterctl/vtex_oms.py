@@ -1,0 +1,162 @@
+"""A local stand-in for the VTEX OMS "Get order" API, and misbehaving on command.
+
+Contract (VTEX Orders API): `GET /api/oms/pvt/orders/{orderId}` with headers `X-VTEX-API-AppKey`
+and `X-VTEX-API-AppToken`; 200 with the order, 401 when the key or token is missing or wrong, 404
+for an order the account does not have. It serves the orders it is given, shaped as the real
+response (see events/payloads/vtex/orders/).
+
+Control endpoints: the Go Shops sandbox's, under `/_sandbox/` (not part of VTEX), with orders:
+- `PUT orders`: an order, or a list of them, added (or replaced) by `orderId`; `DELETE orders` forgets all.
+- `GET received`: the order reads, `[{"order_id", "status", "at"}]` (status null: reset); `DELETE received`.
+- `PUT keys`: `{"app key": "app token", ...}` replaces the accepted credentials.
+- `PUT faults` (`status`, `retry_after`, `delay`, `reset`, `count`, `probability`), applied to order
+  reads before anything else; `DELETE faults` clears them. `PUT latency`: `{"seconds": 0.05}`.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from adapterctl import goshops_sandbox
+from adapterctl.goshops_sandbox import SandboxState
+
+ORDER_PREFIX = "/api/oms/pvt/orders/"
+# What a tenant's vtex.base_url says to be served by this stand-in in the local stack.
+LOCAL_OMS_PLACEHOLDER = "local-oms"
+
+
+@dataclass
+class OmsState(SandboxState):
+    """`keys` are app key -> app token; `received` lists the order reads answered."""
+
+    orders: dict[str, dict] = field(default_factory=dict)
+
+    def add_orders(self, orders: dict | list[dict]) -> int:
+        batch = orders if isinstance(orders, list) else [orders]
+        valid = [order for order in batch if isinstance(order, dict) and isinstance(order.get("orderId"), str)]
+        with self.lock:
+            self.orders.update({order["orderId"]: order for order in valid})
+        return len(valid)
+
+
+class _Handler(goshops_sandbox._Handler):  # its JSON answers, body reading and quiet logging
+    server: _OmsServer
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming; the OMS takes no POST here
+        self._body()
+        self._answer(404, {"error": {"code": "404", "message": "not found"}})
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        path = urlsplit(self.path).path
+        if not path.startswith(ORDER_PREFIX):
+            return super().do_GET()  # /_sandbox/received
+        self._body()
+        state = self.server.state
+        order_id = unquote(path[len(ORDER_PREFIX) :])
+        fault = state.next_fault() or {}
+        status, payload = (None, None) if fault.get("reset") else self._order_answer(order_id, fault)
+        # Recorded on arrival: a test sees the read even if its client stopped waiting for the answer.
+        with state.lock:
+            state.received.append({"order_id": order_id, "status": status, "at": time.time()})
+        if state.latency or fault.get("delay"):
+            time.sleep(state.latency + float(fault.get("delay") or 0))
+        if status is None:
+            # An abortive close: the client sees a reset, not an answer.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.close_connection = True
+            return None
+        headers = {"retry-after": str(fault["retry_after"])} if "retry_after" in fault else None
+        return self._answer(status, payload, headers)
+
+    def _order_answer(self, order_id: str, fault: dict) -> tuple[int, object]:
+        if fault.get("status"):
+            status = int(fault["status"])
+            return status, {"error": {"code": str(status), "message": fault.get("message", "injected fault")}}
+        state = self.server.state
+        app_key = self.headers.get("x-vtex-api-appkey", "")
+        app_token = self.headers.get("x-vtex-api-apptoken", "")
+        with state.lock:
+            authorized = bool(app_key) and state.keys.get(app_key) == app_token
+            order = state.orders.get(order_id)
+        if not authorized:
+            return 401, {"error": {"code": "1", "message": "Unauthorized: missing or invalid X-VTEX-API-AppKey / X-VTEX-API-AppToken"}}
+        if order is None:
+            return 404, {"error": {"code": "OMS003", "message": "Order not found", "exception": None}}
+        return 200, order
+
+    def do_PUT(self) -> None:  # noqa: N802
+        if urlsplit(self.path).path != "/_sandbox/orders":
+            return super().do_PUT()  # keys, faults, latency
+        try:
+            payload = json.loads(self._body() or b"null")
+        except ValueError:
+            payload = None
+        if not isinstance(payload, (dict, list)):
+            return self._answer(400, {"message": "an order or a list of orders, as JSON"})
+        return self._answer(200, {"added": self.server.state.add_orders(payload)})
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        if urlsplit(self.path).path != "/_sandbox/orders":
+            return super().do_DELETE()  # received, faults
+        self._body()
+        with self.server.state.lock:
+            self.server.state.orders.clear()
+        return self._answer(200, {})
+
+
+class _OmsServer(ThreadingHTTPServer):
+    daemon_threads = True
+    state: OmsState
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that stopped waiting (its timeout) has closed the connection a slow answer goes to.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
+class VtexOmsStandIn(goshops_sandbox.GoShopsSandbox):
+    """The stand-in on a loopback port of its own; `state` is inspectable directly by in-process tests.
+
+    Started, stopped and addressed as the Go Shops sandbox is.
+    """
+
+    def __init__(self, keys: dict[str, str] | None = None, orders: list[dict] | None = None, host: str = "127.0.0.1", port: int = 0):
+        self._server = _OmsServer((host, port), _Handler)
+        self._server.state = OmsState(keys=dict(keys or {}))
+        self._server.state.add_orders(list(orders or []))
+        self._thread = threading.Thread(target=self._server.serve_forever, name="vtex-oms", daemon=True)
+
+    @property
+    def state(self) -> OmsState:
+        return self._server.state
+
+    def reads(self, order_id: str | None = None) -> list[int | None]:
+        """The statuses answered to order reads (None: the connection was reset), oldest first."""
+        with self.state.lock:
+            return [r["status"] for r in self.state.received if order_id is None or r["order_id"] == order_id]
+
+
+def load_orders(directory: Path) -> list[dict]:
+    """Every `*.json` order in `directory`, as the stand-in serves them."""
+    return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(directory.glob("*.json"))]
+
+
+def uses_local_oms(config: dict) -> bool:
+    vtex = config.get("vtex")
+    return isinstance(vtex, dict) and vtex.get("base_url") == LOCAL_OMS_PLACEHOLDER
+
+
+def with_oms_url(tenants: dict[str, dict], url: str) -> dict[str, dict]:
+    """The tenants as their secrets hold them: the placeholder base_url replaced by the stand-in's."""
+    return {
+        name: {**config, "vtex": {**config["vtex"], "base_url": url}} if uses_local_oms(config) else config
+        for name, config in tenants.items()
+    }

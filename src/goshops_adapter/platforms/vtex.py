@@ -162,7 +162,7 @@ def _creation_date(order: dict[str, Any]) -> str:
     try:
         return to_utc_iso(value)
     except ValueError:
-        raise _bad_order(f"creationDate {value[:40]!r} is not ISO 8601") from None
+        raise _bad_order("creationDate is not an ISO 8601 date-time") from None
 
 
 def _bad_order(reason: str) -> WebhookError:

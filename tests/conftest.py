@@ -38,9 +38,12 @@ def http():
     return urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=2, read=15))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack():
-    """The local stack with two Shopify tenants and one that has no Shopify block."""
+    """The local stack with two Shopify tenants and one that has no Shopify block.
+
+    One per module: the handlers' environment is the process's, so only one stack may run at a time,
+    and each module starts from an empty emulator."""
     from adapterctl.local_stack import LocalStack
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -10,15 +10,28 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from moto.moto_api._internal import moto_api_backend
+
 from adapterctl import cli, targets
 from adapterctl.local import target_of
+from adapterctl.local_stack import LocalStack
 from adapterctl.targets import Target, write_local_state
 
 # What a deployed stack's WebhookBaseUrl output looks like (Shopify accepts only HTTPS addresses).
 DEPLOYED_BASE_URL = "https://abc123def4.execute-api.us-east-1.amazonaws.com/webhooks/"
+
+
+@contextmanager
+def fresh_local_stack(tenants: dict[str, dict]) -> Iterator[LocalStack]:
+    """A local stack on an empty emulator: moto keeps its resources in-process from one server to the next."""
+    moto_api_backend.reset()
+    with LocalStack(tenants) as stack:
+        yield stack
 
 
 def use_stack(stack, monkeypatch, tmp_path: Path, *, webhook_base_url: str | None = None) -> Target:
@@ -83,7 +96,7 @@ class FakeVtexReceiver:
         self.answered: list[int] = []
         self._server = _ReceiverServer(("127.0.0.1", 0), _ReceiverHandler)
         self._server.receiver = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-vtex-receiver", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-vtex-receiver", daemon=True)
 
     @property
     def base_url(self) -> str:

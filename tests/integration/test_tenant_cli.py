@@ -10,12 +10,11 @@ import json
 
 import pytest
 import urllib3
-from connect_support import run_cli, secret_of, use_stack
-from goshops_adapter.tenants import parse_tenant_config
 
 from adapterctl import tenant_cmd
-from adapterctl.local_stack import LocalStack
 from adapterctl.samples import PAYLOADS, SAMPLE_TENANT, sample_tenants, shopify_delivery
+from connect_support import fresh_local_stack, run_cli, secret_of, use_stack
+from goshops_adapter.tenants import parse_tenant_config
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +23,7 @@ SECRETS = ("gs-key-0123456789abcdef", "shp-secret-fedcba9876543210", "vtex-app-k
 
 @pytest.fixture(scope="module")
 def stack():
-    with LocalStack(sample_tenants()) as running:
+    with fresh_local_stack(sample_tenants()) as running:
         yield running
 
 

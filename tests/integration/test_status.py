@@ -54,7 +54,7 @@ def test_status_before_and_after_connecting(stack, platforms, capsys, monkeypatc
         assert "Tenant 'both' in the local stack" in out and "project both-project" in out
         assert f"webhooks to {receiver.base_url}shopify/both" in out
         assert "no shop recorded yet" in out
-        assert "NOT connected as configured (no order hook yet for this app key: creating it)" in out
+        assert "NOT connected as configured (no order hook yet for this app key)" in out
         assert "no failed interactions for this tenant" in out
 
         assert run_cli(capsys, "connect", "shopify", "--tenant", "both", "--shop", "acme", "--admin-url", admin.url)[0] == 0

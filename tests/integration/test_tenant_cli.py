@@ -29,6 +29,7 @@ def stack():
 
 @pytest.fixture(autouse=True)
 def local_target(stack, monkeypatch, tmp_path):
+    monkeypatch.setattr(tenant_cmd, "stdin_is_terminal", lambda: False)  # as in CI; the prompt test says otherwise
     return use_stack(stack, monkeypatch, tmp_path)
 
 
@@ -69,9 +70,7 @@ def test_add_refuses_an_existing_tenant(stack, capsys):
     assert secret_of(stack, "twice") == before
 
 
-def test_add_without_values_and_no_terminal_names_the_missing_flags(capsys, monkeypatch):
-    monkeypatch.setattr(tenant_cmd, "stdin_is_terminal", lambda: False)
-
+def test_add_without_values_and_no_terminal_names_the_missing_flags(capsys):
     code, _out, err = run_cli(capsys, "tenant", "add", "lonely", "--vtex-account", "lonelystore")
 
     assert code == 2
@@ -198,10 +197,9 @@ def test_list_shows_names_and_platforms_and_flags_a_broken_secret(stack, capsys)
     assert "goshops.project is required" in " ".join(rows["broken"])
 
 
-def test_rotate_generates_a_hook_token_and_takes_other_values_from_a_flag(stack, capsys, monkeypatch):
+def test_rotate_generates_a_hook_token_and_takes_other_values_from_a_flag(stack, capsys):
     add_full(capsys, "rotated")
     old = secret_of(stack, "rotated")
-    monkeypatch.setattr(tenant_cmd, "stdin_is_terminal", lambda: False)
 
     code, out, _err = run_cli(capsys, "tenant", "rotate", "rotated", "vtex-hook-token")
     assert code == 0
@@ -221,6 +219,20 @@ def test_rotate_generates_a_hook_token_and_takes_other_values_from_a_flag(stack,
 
     code, _out, err = run_cli(capsys, "tenant", "rotate", "demo", "vtex-hook-token")
     assert code == 2 and "no vtex block" in err
+
+
+def test_rotate_asks_for_the_new_value_through_getpass_on_a_terminal(stack, capsys, monkeypatch):
+    add_full(capsys, "prompted")
+    prompts = []
+    monkeypatch.setattr(tenant_cmd, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(tenant_cmd.getpass, "getpass", lambda prompt: prompts.append(prompt) or "prompted-app-token-0123")
+
+    code, out, _err = run_cli(capsys, "tenant", "rotate", "prompted", "vtex-app-token")
+
+    assert code == 0
+    assert prompts == ["new VTEX app token: "]
+    assert secret_of(stack, "prompted")["vtex"]["app_token"] == "prompted-app-token-0123"
+    assert "now ****0123" in out and "prompted-app-token-0123" not in out
 
 
 def test_a_rotated_goshops_key_is_delivered_with_at_once_without_a_restart(stack, capsys):

@@ -122,7 +122,7 @@ def desired_config(url: str, hook_token: str, purchase_states) -> dict:
 def describe_hook_changes(current: dict | None, desired: dict) -> list[str]:
     """What saving `desired` changes in `current`, one line each; empty when nothing would. No secret shown."""
     if not current:
-        return ["no order hook yet for this app key: creating it"]
+        return ["no order hook yet for this app key"]
     changes = []
     old_filter, new_filter = current.get("filter") or {}, desired["filter"]
     if old_filter.get("type") != new_filter["type"]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapterctl.targets import add_target_arguments, resolve_target
-from adapterctl.tenant_secrets import CommandError, TenantSecrets, is_secret_field, mask, masked, reports_errors
+from adapterctl.tenant_secrets import CommandError, TenantSecrets, check_tenant_name, is_secret_field, mask, masked, reports_errors
 from goshops_adapter.tenants import ITEM_ID_CHOICES
 
 PLATFORMS = ("shopify", "vtex")
@@ -204,14 +204,14 @@ def ask(label: str, *, secret: bool) -> str:
 
 
 def _prompt_for_missing(raw: dict) -> None:
-    """Ask for what is missing; offer the platforms when the input names none."""
+    """Ask for what is missing, and offer each platform the input does not name."""
     for path in _missing(raw):
-        field = FIELDS_BY_PATH[path]
-        _set(raw, path, _ask_until_given(field))
-    if not any(isinstance(raw.get(platform), dict) for platform in PLATFORMS):
+        _set(raw, path, _ask_until_given(FIELDS_BY_PATH[path]))
+    if not isinstance(raw.get("shopify"), dict):
         shopify_secret = ask("Shopify app client secret (Enter to skip Shopify)", secret=True)
         if shopify_secret:
             _set(raw, "shopify.webhook_secret", shopify_secret)
+    if not isinstance(raw.get("vtex"), dict):
         account = ask("VTEX account name (Enter to skip VTEX)", secret=False)
         if account:
             _set(raw, "vtex.account", account)
@@ -235,13 +235,13 @@ def _missing_error(missing: list[str]) -> CommandError:
 # ---------------------------------------------------------------- the actions
 @reports_errors("tenant add")
 def run_add(args) -> int:
+    check_tenant_name(args.name)
     raw = _changes_from_arguments(args)
     missing = _missing(raw)
-    if missing or not any(isinstance(raw.get(platform), dict) for platform in PLATFORMS):
-        if stdin_is_terminal():
-            _prompt_for_missing(raw)
-        elif missing:
-            raise _missing_error(missing)
+    if stdin_is_terminal() and (missing or not all(isinstance(raw.get(platform), dict) for platform in PLATFORMS)):
+        _prompt_for_missing(raw)
+    elif missing:
+        raise _missing_error(missing)
     notes: list[str] = []
     _generate_hook_token(raw, notes)
     target = resolve_target(args)

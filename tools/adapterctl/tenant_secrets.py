@@ -69,9 +69,13 @@ def reports_errors(prog: str) -> Callable:
     return decorate
 
 
-def validated(name: str, raw: object) -> TenantConfig:
+def check_tenant_name(name: str) -> None:
     if not is_valid_tenant_name(name):
         raise CommandError(f"tenant name {name!r} must be lower-case letters, digits, '-' or '_' (up to 63, starting with a letter or digit)")
+
+
+def validated(name: str, raw: object) -> TenantConfig:
+    check_tenant_name(name)
     try:
         return parse_tenant_config(name, raw)
     except TenantConfigError as exc:
@@ -115,8 +119,7 @@ class TenantSecrets:
         return "the local stack" if self.target.endpoint_url else f"stack {self.target.name!r}"
 
     def read(self, name: str) -> dict:
-        if not is_valid_tenant_name(name):
-            raise CommandError(f"tenant name {name!r} must be lower-case letters, digits, '-' or '_'")
+        check_tenant_name(name)
         try:
             secret = self._client.get_secret_value(SecretId=self.target.secret_id(name))
         except ClientError as exc:
@@ -126,7 +129,7 @@ class TenantSecrets:
         try:
             raw = json.loads(secret["SecretString"])
         except (KeyError, ValueError):
-            raise CommandError(f"tenant {name!r}: its secret is not JSON; replace it with `adapterctl tenant update {name} --replace --from-file ...`") from None
+            raise CommandError(f"tenant {name!r}: its secret is not JSON; fix it in Secrets Manager ({self.target.secret_id(name)})") from None
         if not isinstance(raw, dict):
             raise CommandError(f"tenant {name!r}: its secret is not a JSON object")
         return raw

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from moto.moto_api._internal import moto_api_backend
@@ -20,6 +19,7 @@ from moto.moto_api._internal import moto_api_backend
 from adapterctl import cli, targets
 from adapterctl.local import target_of
 from adapterctl.local_stack import LocalStack
+from adapterctl.loopback import LoopbackServer
 from adapterctl.targets import Target, write_local_state
 
 # What a deployed stack's WebhookBaseUrl output looks like (Shopify accepts only HTTPS addresses).
@@ -58,14 +58,13 @@ def secret_of(stack, tenant: str) -> dict:
 
 class _ReceiverHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _ReceiverServer
 
     def log_message(self, *_args) -> None:
         pass
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
-        receiver = self.server.receiver
+        receiver = self.server.state
         if self.path != f"/webhooks/vtex/{receiver.tenant}":
             status = 404
         elif self.headers.get("x-hook-token") != receiver.expected_token:
@@ -78,12 +77,7 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-class _ReceiverServer(ThreadingHTTPServer):
-    daemon_threads = True
-    receiver: FakeVtexReceiver
-
-
-class FakeVtexReceiver:
+class FakeVtexReceiver(LoopbackServer):
     """Plays the adapter's VTEX route for the ping only: 200 to `{"hookConfig": "ping"}` with the right X-Hook-Token.
 
     Stands in until the VTEX platform module is on this branch; then the VTEX stand-in can ping the
@@ -94,19 +88,8 @@ class FakeVtexReceiver:
         self.tenant = tenant
         self.expected_token = expected_token
         self.answered: list[int] = []
-        self._server = _ReceiverServer(("127.0.0.1", 0), _ReceiverHandler)
-        self._server.receiver = self
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-vtex-receiver", daemon=True)
+        super().__init__(_ReceiverHandler, self, name="fake-vtex-receiver")
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/webhooks/"
-
-    def __enter__(self) -> FakeVtexReceiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.url}/webhooks/"

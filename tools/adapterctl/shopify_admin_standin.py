@@ -31,10 +31,12 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from graphql import GraphQLError, OperationType, build_schema, execute, parse, validate
 from graphql.language import FieldNode, IntValueNode, OperationDefinitionNode, VariableNode
+
+from adapterctl.loopback import LoopbackServer
 
 VERSION_PATH = re.compile(r"^/admin/api/(\d{4}-(?:01|04|07|10)|unstable)/graphql\.json$")
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"  # noqa: S105 - an error message
@@ -141,7 +143,6 @@ class AdminState:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _AdminServer
 
     def log_message(self, *_args) -> None:
         pass
@@ -317,30 +318,19 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-class _AdminServer(ThreadingHTTPServer):
-    daemon_threads = True
-    state: AdminState
-
-
-class ShopifyAdminStandIn:
+class ShopifyAdminStandIn(LoopbackServer):
     """The stand-in on a loopback port of its own; `state` is inspectable by in-process tests."""
 
     def __init__(
         self, tokens: dict[str, set[str]], *, maximum_available: float = 2000.0, restore_rate: float = 100.0, require_https: bool = True, port: int = 0
     ):
-        self._server = _AdminServer(("127.0.0.1", port), _Handler)
         bucket = Bucket(maximum_available, restore_rate, maximum_available)
-        self._server.state = AdminState(tokens=dict(tokens), bucket=bucket, require_https=require_https)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="shopify-admin-standin", daemon=True)
+        state = AdminState(tokens=dict(tokens), bucket=bucket, require_https=require_https)
+        super().__init__(_Handler, state, name="shopify-admin-standin", port=port)
 
     @property
     def state(self) -> AdminState:
-        return self._server.state
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.server_state
 
     def throttle_next(self, count: int) -> None:
         with self.state.lock:
@@ -353,17 +343,3 @@ class ShopifyAdminStandIn:
     def outcomes(self) -> list[str]:
         with self.state.lock:
             return [entry["outcome"] for entry in self.state.log]
-
-    def start(self) -> ShopifyAdminStandIn:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> ShopifyAdminStandIn:
-        return self.start()
-
-    def __exit__(self, *_exc) -> None:
-        self.stop()

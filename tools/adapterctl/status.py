@@ -39,21 +39,15 @@ def run(args) -> int:
     print(f"Tenant {args.tenant!r} in {store.where()}")
     print(f"  {'goshops':9} project {config.goshops.project}")
 
-    if config.shopify is None:
-        print(f"  {'shopify':9} not configured")
-    else:
-        url = webhook_url(target, "shopify", args.tenant, args.public_url)
-        print(f"  {'shopify':9} webhooks to {url}")
+    checks = {"shopify": lambda url: shopify_check(raw, url, args.admin_url), "vtex": lambda url: vtex_check(config.vtex, url)}
+    for platform, check in checks.items():
+        if config.platform(platform) is None:
+            print(f"  {platform:9} not configured")
+            continue
+        url = webhook_url(target, platform, args.tenant, args.public_url)
+        print(f"  {platform:9} webhooks to {url}")
         if not args.no_check:
-            print(f"  {'':9} {shopify_check(raw, url, args.admin_url)}")
-
-    if config.vtex is None:
-        print(f"  {'vtex':9} not configured")
-    else:
-        url = webhook_url(target, "vtex", args.tenant, args.public_url)
-        print(f"  {'vtex':9} hook to {url} (account {config.vtex.account})")
-        if not args.no_check:
-            print(f"  {'':9} {vtex_check(config.vtex, url)}")
+            print(f"  {'':9} {check(url)}")
 
     failed = [item for item in list_failed(target.client("sqs"), target.failed_queue_url) if item.tenant == args.tenant]
     if not failed:

@@ -17,9 +17,11 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import urllib3
+
+from adapterctl.loopback import LoopbackServer
 
 HOOK_CONFIG_PATH = "/api/orders/hook/config"
 PING_TIMEOUT_SECONDS = 5.0  # the platforms' webhook deadline
@@ -35,6 +37,18 @@ class HookState:
     forced_throttles: int = 0
     retry_after: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    http: urllib3.PoolManager = field(default_factory=lambda: urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=PING_TIMEOUT_SECONDS)))
+
+    def ping(self, hook: dict) -> int | None:
+        """POST the ping VTEX sends when a configuration is saved; the status answered, None if none."""
+        headers = {"Content-Type": "application/json", **hook["headers"]}
+        try:
+            status = self.http.request("POST", hook["url"], body=json.dumps({"hookConfig": "ping"}).encode(), headers=headers).status
+        except urllib3.exceptions.HTTPError:
+            status = None
+        with self.lock:
+            self.pings.append({"url": hook["url"], "headers": dict(hook["headers"]), "status": status})
+        return status
 
 
 def _error(code: str, message: str) -> dict:
@@ -68,7 +82,6 @@ def check_config(body: object) -> tuple[int, str] | None:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _HookServer
 
     def log_message(self, *_args) -> None:
         pass
@@ -136,7 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
         if problem:
             return self._answer(problem[0], _error(str(problem[0]), problem[1]))
         config = {"filter": body["filter"], "hook": {"url": body["hook"]["url"], "headers": dict(body["hook"].get("headers") or {})}}
-        status = self.server.ping(config["hook"])
+        status = self.server.state.ping(config["hook"])
         if status != 200:
             answered = "no answer" if status is None else f"HTTP {status}"
             return self._answer(400, _error("400", f"The hook endpoint did not answer the ping with 200 ({answered}); configuration not saved"))
@@ -146,40 +159,15 @@ class _Handler(BaseHTTPRequestHandler):
         return self._answer(200, config)
 
 
-class _HookServer(ThreadingHTTPServer):
-    daemon_threads = True
-    state: HookState
-    http: urllib3.PoolManager
-
-    def ping(self, hook: dict) -> int | None:
-        headers = {"Content-Type": "application/json", **hook["headers"]}
-        try:
-            response = self.http.request("POST", hook["url"], body=json.dumps({"hookConfig": "ping"}).encode(), headers=headers)
-            status = response.status
-        except urllib3.exceptions.HTTPError:
-            status = None
-        with self.state.lock:
-            self.state.pings.append({"url": hook["url"], "headers": dict(hook["headers"]), "status": status})
-        return status
-
-
-class VtexHookStandIn:
+class VtexHookStandIn(LoopbackServer):
     """The stand-in on a loopback port of its own; `state` is inspectable by in-process tests."""
 
     def __init__(self, credentials: dict[str, str], *, forbidden: set[str] | None = None, port: int = 0):
-        self._server = _HookServer(("127.0.0.1", port), _Handler)
-        self._server.state = HookState(credentials=dict(credentials), forbidden=set(forbidden or ()))
-        self._server.http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=PING_TIMEOUT_SECONDS))
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="vtex-hook-standin", daemon=True)
+        super().__init__(_Handler, HookState(credentials=dict(credentials), forbidden=set(forbidden or ())), name="vtex-hook-standin", port=port)
 
     @property
     def state(self) -> HookState:
-        return self._server.state
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.server_state
 
     def config(self, app_key: str) -> dict | None:
         with self.state.lock:
@@ -189,17 +177,3 @@ class VtexHookStandIn:
     def throttle_next(self, count: int, retry_after: int = 0) -> None:
         with self.state.lock:
             self.state.forced_throttles, self.state.retry_after = count, retry_after
-
-    def start(self) -> VtexHookStandIn:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> VtexHookStandIn:
-        return self.start()
-
-    def __exit__(self, *_exc) -> None:
-        self.stop()

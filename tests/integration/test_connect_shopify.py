@@ -125,6 +125,16 @@ def test_throttled_answers_are_waited_out(capsys, admin):
     assert "Done: 5 created." in out
 
 
+def test_throttling_that_does_not_end_is_reported(capsys, admin):
+    admin.throttle_next(100)
+
+    code, _out, err = connect(capsys, admin)
+
+    assert code == 1
+    assert "still answers THROTTLED after 6 attempts" in err
+    assert admin.outcomes() == ["throttled"] * 6 and admin.subscriptions() == []
+
+
 def test_the_client_waits_what_the_bucket_needs_to_refill(admin):
     admin.throttle_next(1)  # the answer reports an empty bucket restoring 1000 points/s
     waits = []

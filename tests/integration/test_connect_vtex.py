@@ -143,6 +143,16 @@ def test_throttling_is_waited_out(capsys, vtex, receiver):
     assert "Saved" in out
 
 
+def test_throttling_that_does_not_end_is_reported(capsys, vtex, receiver):
+    vtex.throttle_next(100, retry_after=0)
+
+    code, _out, err = connect(capsys)
+
+    assert code == 1
+    assert "still throttling after 4 attempts" in err
+    vtex.throttle_next(0)
+
+
 def test_dry_run_and_bad_input(capsys, vtex, receiver):
     code, out, _err = connect(capsys, "store", "--dry-run")
     assert code == 0 and "Dry run: nothing saved." in out and vtex.config(APP_KEY) is None

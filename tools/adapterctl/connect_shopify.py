@@ -123,6 +123,7 @@ class ShopifyAdmin:
         self._notify = notify
         self._throttle: ThrottleStatus | None = None
         self._last_cost: float = 0.0
+        self._last_refusal = ""  # why the last attempt is being retried
         self.waited_seconds: list[float] = []  # each wait, for the report (and tests)
 
     def execute(self, query: str, variables: dict | None = None) -> dict:
@@ -143,7 +144,7 @@ class ShopifyAdmin:
                 return (payload or {}).get("data") or {}
             if attempt < MAX_ATTEMPTS:
                 self._wait(retry_in)
-        raise ShopifyError(f"Shopify is still throttling after {MAX_ATTEMPTS} attempts; run the command again in a minute")
+        raise ShopifyError(f"Shopify still answers {self._last_refusal} after {MAX_ATTEMPTS} attempts; run the command again in a minute")
 
     def _check_answer(self, response, payload) -> float | None:
         """None when the answer is data; seconds to wait before trying again; or raise why not."""
@@ -162,10 +163,9 @@ class ShopifyAdmin:
             raise ShopifyError(f"no Admin API at {self.endpoint} (404): is --shop right, and is the API version supported?", exit_code=2)
         if status == 423:
             raise ShopifyError(f"{self.shop} is locked (423): Shopify does not accept API calls for it now")
-        if status == 429:
-            return _retry_after(response, default=1.0)
-        if status >= 500:
-            return _retry_after(response, default=2.0)
+        if status == 429 or status >= 500:
+            self._last_refusal = f"HTTP {status}"
+            return _retry_after(response, default=1.0 if status == 429 else 2.0)
         if status != 200 or not isinstance(payload, dict):
             raise ShopifyError(f"unexpected answer from the Admin API: HTTP {status} {_error_text(payload)}")
 
@@ -180,6 +180,7 @@ class ShopifyAdmin:
         errors = errors if isinstance(errors, list) else [{"message": str(errors)}]
         codes = {((error.get("extensions") or {}).get("code") if isinstance(error, dict) else None) for error in errors}
         if "THROTTLED" in codes:
+            self._last_refusal = "THROTTLED"
             wait = self._throttle.seconds_until(cost or self._last_cost, now) if self._throttle else 1.0
             self._notify(f"Shopify is throttling (bucket {self._bucket_text()}): waiting {wait:.2f} s")
             return wait

@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from adapterctl import demo, dlq, local
+from adapterctl import connect, demo, dlq, local, status, tenant_cmd
 from adapterctl.targets import TargetError
 
-COMMAND_MODULES = (local, demo, dlq)
+COMMAND_MODULES = (local, demo, dlq, tenant_cmd, connect, status)
 
 
 def build_parser() -> argparse.ArgumentParser:

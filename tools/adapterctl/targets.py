@@ -32,6 +32,7 @@ class Target:
     endpoint_url: str | None = None  # the emulator, for the local stack
     region: str | None = None
     default_tenant_secret_id: str | None = None
+    default_tenant: str | None = None  # the tenant whose secret may be `default_tenant_secret_id`
 
     def client(self, service: str):
         if self.endpoint_url:
@@ -44,6 +45,9 @@ class Target:
         return f"{self.webhook_base_url}{platform}/{tenant}"
 
     def secret_id(self, tenant: str) -> str:
+        # The same rule as the functions' Settings.secret_id_for: a pre-existing secret may hold the default tenant.
+        if self.default_tenant_secret_id and tenant == self.default_tenant:
+            return self.default_tenant_secret_id
         return f"{self.tenant_secret_prefix}{tenant}"
 
 
@@ -55,7 +59,8 @@ def clear_local_state(path: Path = LOCAL_STATE_FILE) -> None:
     path.unlink(missing_ok=True)
 
 
-def local_target(path: Path = LOCAL_STATE_FILE) -> Target:
+def local_target(path: Path | None = None) -> Target:
+    path = path or LOCAL_STATE_FILE  # looked up at call time, so tests can point it at a file of their own
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -90,6 +95,7 @@ def stack_target(stack_name: str, region: str | None = None) -> Target:
         webhook_base_url=outputs["WebhookBaseUrl"],
         region=region or cloudformation.meta.region_name,
         default_tenant_secret_id=default_secret if default_secret and default_secret != "none" else None,
+        default_tenant=outputs.get("DefaultTenant"),
     )
 
 

@@ -1,0 +1,222 @@
+"""`adapterctl connect shopify` against the Admin GraphQL stand-in over HTTP, tenants in the local stack."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from adapterctl.connect_shopify import LIST_SUBSCRIPTIONS, ShopifyAdmin, ShopifyError
+from adapterctl.shopify_admin_standin import ShopifyAdminStandIn
+from connect_support import DEPLOYED_BASE_URL, fresh_local_stack, run_cli, secret_of, use_stack
+from goshops_adapter.platforms.shopify import SUBSCRIBED_TOPICS
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "shpat_0123456789abcdef0123456789abcdef"
+NO_SCOPE_TOKEN = "shpat_products_only_000000000000000"
+TENANTS = {
+    "shop1": {"goshops": {"project": "p1", "api_key": "k1"}, "shopify": {"webhook_secret": "s1"}},
+    "stored": {"goshops": {"project": "p2", "api_key": "k2"}, "shopify": {"webhook_secret": "s2", "admin_token": TOKEN}},
+    "novtexshop": {"goshops": {"project": "p3", "api_key": "k3"}},
+}
+URL = f"{DEPLOYED_BASE_URL}shopify/shop1"
+TOPICS = {topic.upper().replace("/", "_") for topic in SUBSCRIBED_TOPICS}
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with fresh_local_stack(TENANTS) as running:
+        yield running
+
+
+@pytest.fixture
+def admin():
+    # A small bucket that restores fast: pacing and throttling happen, waits stay in milliseconds.
+    with ShopifyAdminStandIn({TOKEN: {"read_orders", "read_products"}, NO_SCOPE_TOKEN: {"read_products"}}, maximum_available=60, restore_rate=1000) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def deployed_like(stack, monkeypatch, tmp_path):
+    monkeypatch.delenv("SHOPIFY_ADMIN_TOKEN", raising=False)
+    monkeypatch.delenv("SHOPIFY_ADMIN_URL", raising=False)
+    monkeypatch.delenv("ADAPTER_PUBLIC_URL", raising=False)
+    return use_stack(stack, monkeypatch, tmp_path, webhook_base_url=DEPLOYED_BASE_URL)
+
+
+def connect(capsys, admin, *extra: str, tenant: str = "shop1", token: str | None = TOKEN) -> tuple[int, str, str]:
+    argv = ["connect", "shopify", "--tenant", tenant, "--shop", "acme", "--admin-url", admin.url, *extra]
+    if token:
+        argv += ["--token", token]
+    return run_cli(capsys, *argv)
+
+
+def test_creates_the_subscriptions_then_keeps_them(stack, capsys, admin):
+    code, out, err = connect(capsys, admin)
+
+    assert code == 0, err
+    subscriptions = admin.subscriptions()
+    assert {sub["topic"] for sub in subscriptions} == TOPICS
+    assert {(sub["uri"], sub["format"]) for sub in subscriptions} == {(URL, "JSON")}
+    assert f"Shopify acme.myshopify.com: webhooks of tenant 'shop1' to {URL}" in out
+    assert "Done: 5 created." in out
+    assert secret_of(stack, "shop1")["shopify"]["shop"] == "acme.myshopify.com"  # for `status`
+    assert TOKEN not in out + err
+
+    mutations_before = len(admin.outcomes())
+    code, out, _err = connect(capsys, admin)
+
+    assert code == 0
+    assert "Done: 5 kept." in out
+    assert len(admin.outcomes()) == mutations_before + 1  # the listing only: idempotent
+    assert len(admin.subscriptions()) == 5
+
+
+def test_moves_an_earlier_deployment_and_leaves_other_endpoints_alone(capsys, admin):
+    state = admin.state
+    with state.lock:
+        state.subscriptions["gid://shopify/WebhookSubscription/900"] = _sub(900, "ORDERS_PAID", "https://old-api.example.com/webhooks/shopify/shop1")
+        state.subscriptions["gid://shopify/WebhookSubscription/901"] = _sub(901, "ORDERS_PAID", "https://erp.example.com/shopify")
+        state.subscriptions["gid://shopify/WebhookSubscription/902"] = _sub(902, "CARTS_CREATE", URL, fmt="XML")
+
+    code, out, err = connect(capsys, admin)
+
+    assert code == 0, err
+    by_id = {sub["id"]: sub for sub in admin.subscriptions()}
+    assert by_id["gid://shopify/WebhookSubscription/900"]["uri"] == URL
+    assert by_id["gid://shopify/WebhookSubscription/901"]["uri"] == "https://erp.example.com/shopify"
+    assert by_id["gid://shopify/WebhookSubscription/902"]["format"] == "JSON"
+    assert len(by_id) == 6  # three created, two changed, one left alone
+    assert "orders/paid        changed        (was https://old-api.example.com/webhooks/shopify/shop1, JSON)" in out
+    assert "https://erp.example.com/shopify" in out.split("Left alone")[1]
+    assert "Done: 2 changed, 3 created." in out
+
+
+def _sub(number: int, topic: str, uri: str, fmt: str = "JSON") -> dict:
+    return {"id": f"gid://shopify/WebhookSubscription/{number}", "topic": topic, "uri": uri, "format": fmt, "createdAt": "2025-01-01T00:00:00Z", "updatedAt": "2025-01-01T00:00:00Z", "includeFields": [], "filter": None}
+
+
+def test_a_wrong_token_is_a_clear_error(capsys, admin):
+    code, out, err = connect(capsys, admin, token="shpat_wrong")
+
+    assert code == 2
+    assert "refused the Admin API access token" in err and "(401)" in err
+    assert admin.subscriptions() == []
+    assert "Traceback" not in out + err
+
+
+def test_missing_scopes_are_named(capsys, admin):
+    code, _out, err = connect(capsys, admin, token=NO_SCOPE_TOKEN)
+
+    assert code == 2
+    assert "lacks a scope" in err and "read_orders" in err
+    assert admin.subscriptions() == []
+
+
+def test_throttled_answers_are_waited_out(capsys, admin):
+    admin.throttle_next(2)
+
+    code, out, err = connect(capsys, admin)
+
+    assert code == 0, err
+    assert admin.outcomes()[:3] == ["throttled", "throttled", "ok"]
+    assert err.count("Shopify is throttling") == 2
+    assert "Done: 5 created." in out
+
+
+def test_throttling_that_does_not_end_is_reported(capsys, admin):
+    admin.throttle_next(100)
+
+    code, _out, err = connect(capsys, admin)
+
+    assert code == 1
+    assert "still answers THROTTLED after 6 attempts" in err
+    assert admin.outcomes() == ["throttled"] * 6 and admin.subscriptions() == []
+
+
+def test_the_client_waits_what_the_bucket_needs_to_refill(admin):
+    admin.throttle_next(1)  # the answer reports an empty bucket restoring 1000 points/s
+    waits = []
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    client = ShopifyAdmin("acme.myshopify.com", TOKEN, admin_url=admin.url, sleep=sleep, notify=lambda _text: None)
+
+    client.execute(LIST_SUBSCRIPTIONS, {"topics": sorted(TOPICS)})
+
+    requested = 2 + 50  # a connection of first: 50
+    assert waits == [pytest.approx(requested / 1000)]
+    assert admin.outcomes() == ["throttled", "ok"]
+
+
+def test_pacing_by_the_reported_bucket_avoids_throttling(capsys, admin):
+    # 60 points: the listing (52) and five mutations (10 each) cannot all run back to back.
+    code, _out, err = connect(capsys, admin)
+
+    assert code == 0, err
+    assert "throttled" not in admin.outcomes()
+    assert "Shopify is throttling" not in err
+
+
+def test_a_query_shopify_rejects_is_reported(admin):
+    client = ShopifyAdmin("acme.myshopify.com", TOKEN, admin_url=admin.url)
+
+    with pytest.raises(ShopifyError, match="Cannot query field 'callbackUrll'"):
+        client.execute("{ webhookSubscriptions(first: 1) { nodes { callbackUrll } } }")
+    with pytest.raises(ShopifyError, match="first or last"):
+        client.execute("{ webhookSubscriptions { nodes { id } } }")
+
+
+def test_token_from_the_environment_or_the_tenant_secret(capsys, admin, monkeypatch):
+    code, _out, err = connect(capsys, admin, tenant="stored", token=None)
+    assert code == 0, err
+
+    monkeypatch.setenv("SHOPIFY_ADMIN_TOKEN", TOKEN)
+    code, out, err = connect(capsys, admin, token=None)
+    assert code == 0, err
+    assert "Done: 5 created." in out  # shop1's own; those of `stored` go elsewhere and are left alone
+
+    monkeypatch.delenv("SHOPIFY_ADMIN_TOKEN")
+    code, _out, err = connect(capsys, admin, token=None)
+    assert code == 2
+    assert "SHOPIFY_ADMIN_TOKEN" in err and "--shopify-admin-token" in err
+
+
+def test_the_local_stack_url_is_refused_by_shopify_and_said_so(stack, capsys, admin, monkeypatch, tmp_path):
+    use_stack(stack, monkeypatch, tmp_path)  # http://127.0.0.1:...: Shopify takes HTTPS addresses only
+
+    code, out, _err = connect(capsys, admin)
+
+    assert code == 1
+    assert out.count("failed: Address protocol http:// is not supported") == 5
+
+    code, out, err = connect(capsys, admin, "--public-url", "https://tunnel.example.net")
+    assert code == 0, err
+    assert {sub["uri"] for sub in admin.subscriptions()} == {"https://tunnel.example.net/webhooks/shopify/shop1"}
+
+
+def test_dry_run_changes_nothing(capsys, admin):
+    code, out, _err = connect(capsys, admin, "--dry-run")
+
+    assert code == 0
+    assert "Dry run: 5 would create." in out
+    assert admin.subscriptions() == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "tenant", "expected"),
+    [
+        (["--shop", "not a shop"], "shop1", "is not a myshopify domain"),
+        ([], "novtexshop", "has no Shopify block"),
+        ([], "nobody", "no tenant 'nobody'"),
+        (["--public-url", "ftp://x"], "shop1", "is not an http(s) URL"),
+    ],
+)
+def test_bad_input_exits_2(capsys, admin, extra, tenant, expected):
+    code, _out, err = connect(capsys, admin, *extra, tenant=tenant)
+
+    assert code == 2
+    assert expected in err
+    assert admin.outcomes() == []  # refused before calling Shopify

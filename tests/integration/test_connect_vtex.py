@@ -1,0 +1,165 @@
+"""`adapterctl connect vtex` against the hook-config stand-in over HTTP, tenants in the local stack.
+
+The stand-in pings the hook URL when saving, as VTEX does. Until the VTEX platform module is on
+this branch the local stack answers 404 on /webhooks/vtex/..., so the ping goes to a fake receiver
+that checks the X-Hook-Token the way the adapter does (switch `webhook_base_url` back to the stack's
+own once VTEX handling is merged).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from adapterctl.vtex_hook_standin import VtexHookStandIn
+from connect_support import FakeVtexReceiver, fresh_local_stack, run_cli, secret_of, use_stack
+
+pytestmark = pytest.mark.integration
+
+APP_KEY, APP_TOKEN = "vtexappkey-acme-ABCDEF", "app-token-0123456789abcdef"
+FORBIDDEN_KEY = "vtexappkey-acme-READONLY"
+DEFAULT_STATES = ["payment-approved", "ready-for-handling", "invoiced"]
+
+
+@pytest.fixture(scope="module")
+def vtex():
+    with VtexHookStandIn({APP_KEY: APP_TOKEN, FORBIDDEN_KEY: "readonly-token"}, forbidden={FORBIDDEN_KEY}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def stack(vtex):
+    def tenant(account: str, app_key: str = APP_KEY, app_token: str = APP_TOKEN) -> dict:
+        return {
+            "goshops": {"project": "p", "api_key": "k"},
+            "vtex": {"account": account, "app_key": app_key, "app_token": app_token, "hook_token": f"hook-token-of-{account}-0123456789", "base_url": vtex.url},
+        }
+
+    tenants = {"store": tenant("acme"), "wrongtoken": tenant("acme", app_token="not-the-token"), "readonly": tenant("acme", FORBIDDEN_KEY, "readonly-token")}
+    tenants["shopifyonly"] = {"goshops": {"project": "p", "api_key": "k"}, "shopify": {"webhook_secret": "s"}}
+    with fresh_local_stack(tenants) as running:
+        yield running
+
+
+@pytest.fixture
+def receiver(stack, monkeypatch, tmp_path):
+    with FakeVtexReceiver("store", secret_of(stack, "store")["vtex"]["hook_token"]) as running:
+        use_stack(stack, monkeypatch, tmp_path, webhook_base_url=running.base_url)
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def fresh_hook(vtex, monkeypatch):
+    monkeypatch.delenv("ADAPTER_PUBLIC_URL", raising=False)
+    with vtex.state.lock:
+        vtex.state.configs.clear()
+        vtex.state.pings.clear()
+        vtex.state.saves = 0
+
+
+def connect(capsys, tenant: str = "store", *extra: str) -> tuple[int, str, str]:
+    return run_cli(capsys, "connect", "vtex", "--tenant", tenant, *extra)
+
+
+def test_configures_the_hook_and_the_ping_succeeds(stack, capsys, vtex, receiver):
+    code, out, err = connect(capsys)
+
+    assert code == 0, err
+    token = secret_of(stack, "store")["vtex"]["hook_token"]
+    url = f"{receiver.base_url}vtex/store"
+    assert vtex.config(APP_KEY) == {"filter": {"type": "FromWorkflow", "status": DEFAULT_STATES}, "hook": {"url": url, "headers": {"X-Hook-Token": token}}}
+    assert vtex.state.pings == [{"url": url, "headers": {"X-Hook-Token": token}, "status": 200}]
+    assert "no order hook yet for this app key" in out and "Saved" in out
+    assert token not in out + err and APP_TOKEN not in out + err
+
+
+def test_a_second_run_changes_nothing(capsys, vtex, receiver):
+    connect(capsys)
+
+    code, out, _err = connect(capsys)
+
+    assert code == 0
+    assert "Already configured as wanted: nothing changed." in out
+    assert vtex.state.saves == 1 and len(vtex.state.pings) == 1
+
+
+def test_says_what_changed_after_states_and_token_change(stack, capsys, vtex, receiver):
+    connect(capsys)
+    run_cli(capsys, "tenant", "update", "store", "--vtex-purchase-states", "payment-approved,handling")
+    run_cli(capsys, "tenant", "rotate", "store", "vtex-hook-token")
+    new_token = secret_of(stack, "store")["vtex"]["hook_token"]
+    receiver.expected_token = new_token  # the adapter now wants the new token
+
+    code, out, err = connect(capsys)
+
+    assert code == 0, err
+    assert "states added: handling" in out
+    assert "states removed: invoiced, ready-for-handling" in out
+    assert "header X-Hook-Token changed (a new token)" in out
+    assert new_token not in out
+    assert vtex.config(APP_KEY)["hook"]["headers"] == {"X-Hook-Token": new_token}
+    assert vtex.state.pings[-1]["status"] == 200
+    run_cli(capsys, "tenant", "update", "store", "--vtex-purchase-states", ",".join(DEFAULT_STATES))
+
+
+def test_replacing_another_hook_of_the_app_key_is_announced(capsys, vtex, receiver):
+    with vtex.state.lock:
+        vtex.state.configs[APP_KEY] = {"filter": {"type": "FromOrders", "expression": "value > 100"}, "hook": {"url": "https://erp.example.com/vtex", "headers": {"Authorization": "x"}}}
+
+    code, out, err = connect(capsys)
+
+    assert code == 0, err
+    assert "This app key's hook now goes to https://erp.example.com/vtex" in out
+    assert "filter type 'FromOrders' -> 'FromWorkflow'" in out and "filter.expression removed" in out
+    assert f"url https://erp.example.com/vtex -> {receiver.base_url}vtex/store" in out
+    assert "header authorization removed" in out and "header X-Hook-Token added" in out
+
+
+def test_a_failed_ping_fails_the_save_and_says_why(capsys, vtex, receiver):
+    receiver.expected_token = "what-the-adapter-expects-instead"
+
+    code, _out, err = connect(capsys)
+
+    assert code == 1
+    assert "did not answer the ping with 200 (HTTP 401)" in err and "reachable" in err
+    assert vtex.config(APP_KEY) is None
+
+
+def test_wrong_credentials_and_missing_permission_are_clear(capsys, vtex, receiver):
+    code, _out, err = connect(capsys, "wrongtoken")
+    assert code == 2 and "refused the app key and token (401)" in err
+
+    code, _out, err = connect(capsys, "readonly")
+    assert code == 2 and "may not configure the order hook (403)" in err
+    assert vtex.state.pings == []
+
+
+def test_throttling_is_waited_out(capsys, vtex, receiver):
+    vtex.throttle_next(2, retry_after=0)
+
+    code, out, err = connect(capsys)
+
+    assert code == 0, err
+    assert err.count("VTEX is throttling (429)") == 2
+    assert "Saved" in out
+
+
+def test_throttling_that_does_not_end_is_reported(capsys, vtex, receiver):
+    vtex.throttle_next(100, retry_after=0)
+
+    code, _out, err = connect(capsys)
+
+    assert code == 1
+    assert "still throttling after 4 attempts" in err
+    vtex.throttle_next(0)
+
+
+def test_dry_run_and_bad_input(capsys, vtex, receiver):
+    code, out, _err = connect(capsys, "store", "--dry-run")
+    assert code == 0 and "Dry run: nothing saved." in out and vtex.config(APP_KEY) is None
+
+    code, _out, err = connect(capsys, "shopifyonly")
+    assert code == 2 and "has no VTEX block" in err
+
+    with pytest.raises(SystemExit) as exited:
+        run_cli(capsys, "connect", "vtex")
+    assert exited.value.code == 2

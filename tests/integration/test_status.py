@@ -1,0 +1,94 @@
+"""`adapterctl status`: the stack's side, the platforms' side (stand-ins over HTTP) and the tenant's DLQ count."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from adapterctl.shopify_admin_standin import ShopifyAdminStandIn
+from adapterctl.vtex_hook_standin import VtexHookStandIn
+from connect_support import FakeVtexReceiver, fresh_local_stack, run_cli, secret_of, use_stack
+from goshops_adapter.dead_letters import DeadLetters
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "shpat_status_0123456789abcdef"
+
+
+@pytest.fixture
+def platforms():
+    # The fake VTEX receiver is plain HTTP on loopback, and both platforms call the same base URL here.
+    with ShopifyAdminStandIn({TOKEN: {"read_orders"}}, require_https=False) as admin, VtexHookStandIn({"appkey": "apptoken"}) as vtex:
+        yield admin, vtex
+
+
+@pytest.fixture
+def stack(platforms):
+    _admin, vtex = platforms
+    tenants = {
+        "both": {
+            "goshops": {"project": "both-project", "api_key": "k"},
+            "shopify": {"webhook_secret": "s"},
+            "vtex": {"account": "acme", "app_key": "appkey", "app_token": "apptoken", "hook_token": "hook-token-0123456789abcdef", "base_url": vtex.url},
+        },
+        "other": {"goshops": {"project": "other-project", "api_key": "k"}},
+    }
+    with fresh_local_stack(tenants) as running:
+        yield running
+
+
+def dead_letter(stack, tenant: str, event: str, reason: str) -> None:
+    body = {"v": 1, "id": f"{tenant}-{event}-{reason}", "tenant": tenant, "project": "p", "data": {"event": event, "item": "1", "customer": "2", "date": "2025-03-14T14:14:38Z"}}
+    DeadLetters(stack.resources.failed_queue_url, stack.client("sqs")).put(json.dumps(body), reason=reason, status=400, tenant=tenant, event=event)
+
+
+def test_status_before_and_after_connecting(stack, platforms, capsys, monkeypatch, tmp_path):
+    admin, vtex = platforms
+    monkeypatch.setenv("SHOPIFY_ADMIN_TOKEN", TOKEN)
+    with FakeVtexReceiver("both", secret_of(stack, "both")["vtex"]["hook_token"]) as receiver:
+        use_stack(stack, monkeypatch, tmp_path, webhook_base_url=receiver.base_url)
+
+        code, out, err = run_cli(capsys, "status", "--tenant", "both", "--admin-url", admin.url)
+        assert code == 0, err
+        assert "Tenant 'both' in the local stack" in out and "project both-project" in out
+        assert f"webhooks to {receiver.base_url}shopify/both" in out
+        assert "no shop recorded yet" in out
+        assert "NOT connected as configured (no order hook yet for this app key)" in out
+        assert "no failed interactions for this tenant" in out
+
+        assert run_cli(capsys, "connect", "shopify", "--tenant", "both", "--shop", "acme", "--admin-url", admin.url)[0] == 0
+        assert run_cli(capsys, "connect", "vtex", "--tenant", "both")[0] == 0
+        dead_letter(stack, "both", "purchase", "Go Shops answered 400: data.item is required")
+        dead_letter(stack, "both", "cart", "Go Shops answered 400: data.item is required")
+        dead_letter(stack, "other", "purchase", "gave up after 8 attempts")
+
+        code, out, err = run_cli(capsys, "status", "--tenant", "both", "--admin-url", admin.url)
+
+    assert code == 0, err
+    assert "connected: shop acme.myshopify.com sends all 5 topics here" in out
+    assert "connected: VTEX sends payment-approved, ready-for-handling, invoiced here with the hook token" in out
+    assert "2 failed interaction(s) for this tenant" in out
+    assert "data.item is required" in out and "gave up" not in out
+    assert "hook-token-0123456789abcdef" not in out and TOKEN not in out
+
+
+def test_status_notices_a_subscription_that_went_missing_and_can_skip_the_checks(stack, platforms, capsys, monkeypatch, tmp_path):
+    admin, _vtex = platforms
+    monkeypatch.setenv("SHOPIFY_ADMIN_TOKEN", TOKEN)
+    use_stack(stack, monkeypatch, tmp_path, webhook_base_url="http://127.0.0.1:9/webhooks/")
+    run_cli(capsys, "connect", "shopify", "--tenant", "both", "--shop", "acme", "--admin-url", admin.url)
+    with admin.state.lock:
+        orders_paid = next(sub_id for sub_id, sub in admin.state.subscriptions.items() if sub["topic"] == "ORDERS_PAID")
+        del admin.state.subscriptions[orders_paid]
+
+    code, out, _err = run_cli(capsys, "status", "--tenant", "both", "--admin-url", admin.url)
+    assert code == 0
+    assert "NOT fully connected: shop acme.myshopify.com does not send orders/paid here" in out
+
+    code, out, _err = run_cli(capsys, "status", "--tenant", "both", "--no-check")
+    assert code == 0
+    assert "connected" not in out and "no failed interactions" in out
+
+    code, _out, err = run_cli(capsys, "status", "--tenant", "nobody")
+    assert code == 2 and "no tenant 'nobody'" in err

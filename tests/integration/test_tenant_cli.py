@@ -1,0 +1,273 @@
+"""`adapterctl tenant ...` against the local stack: secrets in moto's Secrets Manager over HTTP.
+
+Ends with the rotation that matters most: a new Go Shops key, written by `tenant rotate`, is used by
+the running deliver function on its next 401 (no restart, nothing dead-lettered).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import urllib3
+
+from adapterctl import tenant_cmd
+from adapterctl.samples import PAYLOADS, SAMPLE_TENANT, sample_tenants, shopify_delivery
+from connect_support import fresh_local_stack, run_cli, secret_of, use_stack
+from goshops_adapter.tenants import parse_tenant_config
+
+pytestmark = pytest.mark.integration
+
+SECRETS = ("gs-key-0123456789abcdef", "shp-secret-fedcba9876543210", "vtex-app-key-1", "vtex-app-token-abcdefghijkl")
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with fresh_local_stack(sample_tenants()) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def local_target(stack, monkeypatch, tmp_path):
+    monkeypatch.setattr(tenant_cmd, "stdin_is_terminal", lambda: False)  # as in CI; the prompt test says otherwise
+    return use_stack(stack, monkeypatch, tmp_path)
+
+
+def add_full(capsys, name: str) -> tuple[int, str, str]:
+    return run_cli(
+        capsys,
+        "tenant", "add", name,
+        "--goshops-project", f"{name}-project", "--goshops-api-key", SECRETS[0],
+        "--shopify-webhook-secret", SECRETS[1],
+        "--vtex-account", f"{name}store", "--vtex-app-key", SECRETS[2], "--vtex-app-token", SECRETS[3],
+    )  # fmt: skip
+
+
+def test_add_from_flags_writes_the_documented_shape_and_prints_no_secret(stack, capsys):
+    code, out, err = add_full(capsys, "acme")
+
+    assert code == 0, err
+    raw = secret_of(stack, "acme")
+    config = parse_tenant_config("acme", raw)
+    assert (config.goshops.project, config.goshops.api_key) == ("acme-project", SECRETS[0])
+    assert config.shopify.webhook_secret == SECRETS[1]
+    assert (config.vtex.account, config.vtex.app_key, config.vtex.app_token) == ("acmestore", SECRETS[2], SECRETS[3])
+    assert len(config.vtex.hook_token) >= 40  # generated: nobody had to invent one
+    assert "generated a VTEX hook token" in out
+    assert "/webhooks/shopify/acme" in out and "/webhooks/vtex/acme" in out
+    for secret in (*SECRETS, config.vtex.hook_token):
+        assert secret not in out + err
+
+
+def test_add_refuses_an_existing_tenant(stack, capsys):
+    add_full(capsys, "twice")
+    before = secret_of(stack, "twice")
+
+    code, _out, err = run_cli(capsys, "tenant", "add", "twice", "--goshops-project", "other", "--goshops-api-key", "other-key")
+
+    assert code == 2
+    assert "already exists" in err and "tenant update twice" in err
+    assert secret_of(stack, "twice") == before
+
+
+def test_add_without_values_and_no_terminal_names_the_missing_flags(capsys):
+    code, _out, err = run_cli(capsys, "tenant", "add", "lonely", "--vtex-account", "lonelystore")
+
+    assert code == 2
+    assert "--goshops-project, --goshops-api-key, --vtex-app-key, --vtex-app-token" in err
+    assert "Traceback" not in err
+
+
+def test_add_asks_for_what_is_missing_secrets_through_getpass(stack, capsys, monkeypatch):
+    answers = {"Go Shops project id: ": "asked-project", "VTEX account name (Enter to skip VTEX): ": ""}
+    hidden = {"Go Shops x-api-key: ": "asked-key-0123456789", "Shopify app client secret (Enter to skip Shopify): ": "asked-shopify-secret"}
+    monkeypatch.setattr(tenant_cmd, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: answers.pop(prompt))
+    monkeypatch.setattr(tenant_cmd.getpass, "getpass", lambda prompt: hidden.pop(prompt))
+
+    code, out, err = run_cli(capsys, "tenant", "add", "asked")
+
+    assert code == 0, err
+    assert answers == {} and hidden == {}  # every prompt asked once; the secrets never through input()
+    assert secret_of(stack, "asked") == {
+        "goshops": {"project": "asked-project", "api_key": "asked-key-0123456789"},
+        "shopify": {"webhook_secret": "asked-shopify-secret"},
+    }
+    assert "asked-key-0123456789" not in out
+
+
+def test_add_from_file_with_flags_overriding_it(stack, capsys, tmp_path):
+    config = {
+        "goshops": {"project": "file-project", "api_key": "file-key"},
+        "vtex": {"account": "filestore", "app_key": "k", "app_token": "t", "hook_token": "file-hook-token", "purchase_states": ["invoiced"]},
+        "options": {"item_id": "sku"},
+    }
+    path = tmp_path / "tenant.json"
+    path.write_text(json.dumps(config))
+
+    code, _out, err = run_cli(capsys, "tenant", "add", "filed", "--from-file", str(path), "--goshops-api-key", "flag-key")
+
+    assert code == 0, err
+    written = secret_of(stack, "filed")
+    assert written["goshops"] == {"project": "file-project", "api_key": "flag-key"}
+    assert written["vtex"]["hook_token"] == "file-hook-token"  # given, so not generated
+    assert written["options"] == {"item_id": "sku"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["tenant", "add", "Bad Name", "--goshops-project", "p", "--goshops-api-key", "k"], "must be lower-case"),
+        (["tenant", "add", "badfile", "--from-file", "/nonexistent/tenant.json"], "cannot read /nonexistent/tenant.json"),
+        (["tenant", "add", "badstates", "--goshops-project", "p", "--goshops-api-key", "k", "--vtex-account", "a", "--vtex-app-key", "k", "--vtex-app-token", "t", "--vtex-purchase-states", ","], "needs at least one order state"),
+        (["tenant", "update", "nobody", "--goshops-api-key", "k"], "no tenant 'nobody'"),
+        (["tenant", "update", "demo"], "nothing to update"),
+        (["tenant", "show", "nobody"], "no tenant 'nobody'"),
+    ],
+)
+def test_bad_input_is_a_clear_error_with_exit_code_2(capsys, argv, expected):
+    code, _out, err = run_cli(capsys, *argv)
+
+    assert code == 2
+    assert expected in err
+    assert "Traceback" not in err
+
+
+def test_bad_flags_are_refused_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exited:
+        run_cli(capsys, "tenant", "rotate", "demo", "not-a-key")
+    assert exited.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_a_file_the_functions_would_refuse_is_not_written(stack, capsys, tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"goshops": {"project": "p", "api_key": "k"}, "options": {"item_id": "colour"}}))
+
+    code, _out, err = run_cli(capsys, "tenant", "add", "refused", "--from-file", str(path))
+
+    assert code == 2 and "options.item_id must be one of" in err
+    names = [s["Name"] for s in stack.client("secretsmanager").list_secrets()["SecretList"]]
+    assert not any(name.endswith("/refused") for name in names)
+
+
+def test_update_merges_and_says_what_changed_without_values(stack, capsys):
+    add_full(capsys, "merged")
+    before = secret_of(stack, "merged")
+
+    code, out, err = run_cli(capsys, "tenant", "update", "merged", "--goshops-api-key", "rotated-by-update-0123", "--item-id", "variant", "--remove", "vtex")
+
+    assert code == 0, err
+    after = secret_of(stack, "merged")
+    assert after["goshops"] == {"project": "merged-project", "api_key": "rotated-by-update-0123"}
+    assert after["shopify"] == before["shopify"]
+    assert "vtex" not in after and after["options"] == {"item_id": "variant"}
+    assert "goshops.api_key: changed (now ****0123)" in out
+    assert "vtex: removed" in out and "options: added" in out
+    assert "rotated-by-update-0123" not in out
+
+
+def test_show_masks_every_secret(stack, capsys):
+    add_full(capsys, "shown")
+    hook_token = secret_of(stack, "shown")["vtex"]["hook_token"]
+
+    code, out, _err = run_cli(capsys, "tenant", "show", "shown", "--json")
+
+    assert code == 0
+    shown = json.loads(out)
+    assert shown["goshops"] == {"project": "shown-project", "api_key": "****cdef"}
+    assert shown["shopify"] == {"webhook_secret": "****3210"}
+    assert shown["vtex"]["account"] == "shownstore"
+    assert shown["vtex"]["app_key"] == "set"  # too short to show even its end
+    assert shown["vtex"]["app_token"] == "****ijkl"
+    for secret in (*SECRETS, hook_token):
+        assert secret not in out
+
+
+def test_list_shows_names_and_platforms_and_flags_a_broken_secret(stack, capsys):
+    run_cli(capsys, "tenant", "add", "listed", "--goshops-project", "listed-project", "--goshops-api-key", "k", "--shopify-webhook-secret", "s")
+    stack.client("secretsmanager").create_secret(Name=f"{stack.resources.tenant_secret_prefix}broken", SecretString=json.dumps({"goshops": {}}))
+
+    code, out, _err = run_cli(capsys, "tenant", "list")
+
+    assert code == 0
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:]}
+    assert rows["listed"] == ["listed-project", "yes", "-"]
+    assert rows["demo"] == ["demo-project", "yes", "-"]
+    assert "goshops.project is required" in " ".join(rows["broken"])
+
+
+def test_rotate_generates_a_hook_token_and_takes_other_values_from_a_flag(stack, capsys):
+    add_full(capsys, "rotated")
+    old = secret_of(stack, "rotated")
+
+    code, out, _err = run_cli(capsys, "tenant", "rotate", "rotated", "vtex-hook-token")
+    assert code == 0
+    new = secret_of(stack, "rotated")
+    assert new["vtex"]["hook_token"] != old["vtex"]["hook_token"] and len(new["vtex"]["hook_token"]) >= 40
+    assert new["vtex"]["hook_token"] not in out
+    assert "connect vtex --tenant rotated" in out
+
+    code, _out, err = run_cli(capsys, "tenant", "rotate", "rotated", "vtex-app-token")
+    assert code == 2 and "--value" in err  # no terminal to ask on
+
+    code, _out, err = run_cli(capsys, "tenant", "rotate", "rotated", "vtex-app-token", "--value", SECRETS[3])
+    assert code == 2 and "current" in err
+
+    code, _out, _err = run_cli(capsys, "tenant", "rotate", "rotated", "vtex-app-token", "--value", "new-app-token")
+    assert code == 0 and secret_of(stack, "rotated")["vtex"]["app_token"] == "new-app-token"
+
+    code, _out, err = run_cli(capsys, "tenant", "rotate", "demo", "vtex-hook-token")
+    assert code == 2 and "no vtex block" in err
+
+
+def test_rotate_asks_for_the_new_value_through_getpass_on_a_terminal(stack, capsys, monkeypatch):
+    add_full(capsys, "prompted")
+    prompts = []
+    monkeypatch.setattr(tenant_cmd, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(tenant_cmd.getpass, "getpass", lambda prompt: prompts.append(prompt) or "prompted-app-token-0123")
+
+    code, out, _err = run_cli(capsys, "tenant", "rotate", "prompted", "vtex-app-token")
+
+    assert code == 0
+    assert prompts == ["new VTEX app token: "]
+    assert secret_of(stack, "prompted")["vtex"]["app_token"] == "prompted-app-token-0123"
+    assert "now ****0123" in out and "prompted-app-token-0123" not in out
+
+
+def test_a_rotated_goshops_key_is_delivered_with_at_once_without_a_restart(stack, capsys):
+    from goshops_adapter.handlers import deliver
+
+    http = urllib3.PoolManager(retries=False, timeout=10)
+    secret = sample_tenants()[SAMPLE_TENANT]["shopify"]["webhook_secret"]
+
+    def send_order(order_id: int) -> None:
+        order = json.loads((PAYLOADS / "shopify" / "orders-paid.json").read_text(encoding="utf-8"))
+        order["id"] = order_id
+        delivery = shopify_delivery("order", "orders/paid", json.dumps(order).encode(), secret=secret)
+        response = http.request("POST", f"{stack.url}{delivery.path}", body=delivery.body, headers=delivery.headers)
+        assert response.status == 200, response.data
+        assert stack.wait_until_drained(30)
+
+    send_order(7000000000001)  # the deliver function now holds the current key in its cache
+    warm_deliverer = deliver.deliverer()
+    delivered_before = len(stack.sandbox.received())
+    assert delivered_before >= 1
+
+    code, out, err = run_cli(capsys, "tenant", "rotate", SAMPLE_TENANT, "goshops-api-key", "--value", "rotated-goshops-key-0001")
+    assert code == 0, err
+    assert "rotated-goshops-key-0001" not in out
+    with stack.sandbox.state.lock:  # Go Shops now accepts only the new key
+        stack.sandbox.state.keys = {"demo-project": "rotated-goshops-key-0001"}
+        requests_before = stack.sandbox.state.requests
+
+    send_order(7000000000002)
+
+    received = stack.sandbox.received()[delivered_before:]
+    assert {item["project"] for item in received} == {"demo-project"}
+    assert len(received) == 2  # the order's two distinct products
+    with stack.sandbox.state.lock:
+        refused = stack.sandbox.state.requests - requests_before - len(received)
+    assert refused >= 1  # the cached old key was refused first: the new one came from re-reading the secret
+    assert deliver.deliverer() is warm_deliverer  # same execution environment: nothing restarted
+    assert [m for m in stack.peek_failed() if json.loads(m["Body"])["tenant"] == SAMPLE_TENANT] == []

@@ -18,7 +18,7 @@ from goshops_adapter.platforms import PLATFORMS
 from goshops_adapter.platforms.base import MappedWebhook, Webhook, WebhookError
 from goshops_adapter.queue import InteractionQueue
 from goshops_adapter.tenant_store import TenantStore
-from goshops_adapter.tenants import TenantConfigError, UnknownTenant
+from goshops_adapter.tenants import TenantConfig, TenantConfigError, UnknownTenant
 
 
 @dataclass(frozen=True)
@@ -52,12 +52,29 @@ class Receiver:
         if tenant.platform(platform_name) is None:
             raise WebhookError(404, f"tenant is not connected to {platform_name}", "platform_not_configured")
 
-        mapped = platform.handle(webhook, tenant)
+        try:
+            mapped = platform.handle(webhook, tenant)
+        except WebhookError as error:
+            fresher = self._rotated(tenant, platform_name) if error.status == 401 else None
+            if fresher is None:
+                raise
+            tenant, mapped = fresher, platform.handle(webhook, fresher)
         if not mapped.interactions:
             return Received(mapped=mapped)
         source = Source(platform=platform_name, topic=mapped.topic, ref=mapped.ref, delivery=mapped.delivery)
         messages = [build_message(tenant.name, tenant.goshops.project, interaction, source) for interaction in mapped.interactions]
         return self._queue_new(tenant.name, platform_name, mapped, messages)
+
+    def _rotated(self, tenant: TenantConfig, platform_name: str) -> TenantConfig | None:
+        """The tenant's config as it is now, if its secrets for the platform changed since it was cached:
+        a webhook signed with a just-rotated secret is then accepted at once, not minutes later."""
+        try:
+            fresher = self._tenants.refresh_after_rejection(tenant.name)
+        except (UnknownTenant, TenantConfigError, BotoCoreError, ClientError):
+            return None
+        if fresher is None or fresher.platform(platform_name) == tenant.platform(platform_name):
+            return None
+        return fresher
 
     def _queue_new(self, tenant: str, platform: str, mapped: MappedWebhook, messages: list[InteractionMessage]) -> Received:
         key = FirstSeenStore.key(tenant, platform, mapped.ref)

@@ -18,6 +18,9 @@ from goshops_adapter.settings import Settings
 from goshops_adapter.tenants import TenantConfig, TenantConfigError, UnknownTenant, is_valid_tenant_name, parse_tenant_config
 
 UNKNOWN_TENANT_CACHE_SECONDS = 60
+# After a request fails its authenticity check the secret is read again (it may have just been
+# rotated), but no more often than this per tenant, so a flood of forged requests stays cheap.
+REFRESH_AFTER_REJECTION_SECONDS = 30
 
 
 class TenantStore:
@@ -26,6 +29,7 @@ class TenantStore:
         self._provider = provider or parameters.SecretsProvider()
         self._parsed: dict[str, tuple[object, TenantConfig]] = {}
         self._unknown: dict[str, float] = {}
+        self._forced_at: dict[str, float] = {}
 
     def get(self, tenant: str, *, refresh: bool = False) -> TenantConfig:
         """The tenant's config; `refresh` skips the cache (used after Go Shops rejects a key)."""
@@ -54,6 +58,16 @@ class TenantStore:
         self._parsed[tenant] = (raw, config)
         self._unknown.pop(tenant, None)
         return config
+
+
+    def refresh_after_rejection(self, tenant: str) -> TenantConfig | None:
+        """The tenant's config read again after a request was refused, or None if it was read again
+        for that reason less than REFRESH_AFTER_REJECTION_SECONDS ago."""
+        now = time.monotonic()
+        if now - self._forced_at.get(tenant, -REFRESH_AFTER_REJECTION_SECONDS) < REFRESH_AFTER_REJECTION_SECONDS:
+            return None
+        self._forced_at[tenant] = now
+        return self.get(tenant, refresh=True)
 
 
 def _is_not_found(exc: GetParameterError) -> bool:

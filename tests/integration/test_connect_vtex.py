@@ -1,12 +1,12 @@
 """`adapterctl connect vtex` against the hook-config stand-in over HTTP, tenants in the local stack.
 
-The stand-in pings the hook URL when saving, as VTEX does. Until the VTEX platform module is on
-this branch the local stack answers 404 on /webhooks/vtex/..., so the ping goes to a fake receiver
-that checks the X-Hook-Token the way the adapter does (switch `webhook_base_url` back to the stack's
-own once VTEX handling is merged).
+The stand-in pings the hook URL when saving, as VTEX does, and the local stack's own VTEX route
+answers it; a failed ping is played by a fake receiver that expects another token.
 """
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pytest
 
@@ -42,6 +42,12 @@ def stack(vtex):
 
 @pytest.fixture
 def receiver(stack, monkeypatch, tmp_path):
+    """The adapter itself: the stand-in's ping goes to the local stack's /webhooks/vtex/{tenant}."""
+    return SimpleNamespace(base_url=use_stack(stack, monkeypatch, tmp_path).webhook_base_url)
+
+
+@pytest.fixture
+def fake_receiver(stack, monkeypatch, tmp_path):
     with FakeVtexReceiver("store", secret_of(stack, "store")["vtex"]["hook_token"]) as running:
         use_stack(stack, monkeypatch, tmp_path, webhook_base_url=running.base_url)
         yield running
@@ -86,8 +92,8 @@ def test_says_what_changed_after_states_and_token_change(stack, capsys, vtex, re
     connect(capsys)
     run_cli(capsys, "tenant", "update", "store", "--vtex-purchase-states", "payment-approved,handling")
     run_cli(capsys, "tenant", "rotate", "store", "vtex-hook-token")
+    # The adapter cached the old token; the ping with the new one makes it read the secret again.
     new_token = secret_of(stack, "store")["vtex"]["hook_token"]
-    receiver.expected_token = new_token  # the adapter now wants the new token
 
     code, out, err = connect(capsys)
 
@@ -114,8 +120,8 @@ def test_replacing_another_hook_of_the_app_key_is_announced(capsys, vtex, receiv
     assert "header authorization removed" in out and "header X-Hook-Token added" in out
 
 
-def test_a_failed_ping_fails_the_save_and_says_why(capsys, vtex, receiver):
-    receiver.expected_token = "what-the-adapter-expects-instead"
+def test_a_failed_ping_fails_the_save_and_says_why(capsys, vtex, fake_receiver):
+    fake_receiver.expected_token = "what-the-adapter-expects-instead"
 
     code, _out, err = connect(capsys)
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
 from adapterctl.shopify_admin_standin import ShopifyAdminStandIn
 from adapterctl.vtex_hook_standin import VtexHookStandIn
-from connect_support import FakeVtexReceiver, fresh_local_stack, run_cli, secret_of, use_stack
+from connect_support import fresh_local_stack, run_cli, use_stack
 from goshops_adapter.dead_letters import DeadLetters
 
 pytestmark = pytest.mark.integration
@@ -46,24 +47,24 @@ def dead_letter(stack, tenant: str, event: str, reason: str) -> None:
 def test_status_before_and_after_connecting(stack, platforms, capsys, monkeypatch, tmp_path):
     admin, vtex = platforms
     monkeypatch.setenv("SHOPIFY_ADMIN_TOKEN", TOKEN)
-    with FakeVtexReceiver("both", secret_of(stack, "both")["vtex"]["hook_token"]) as receiver:
-        use_stack(stack, monkeypatch, tmp_path, webhook_base_url=receiver.base_url)
+    # The stand-in's ping goes to the local stack's own VTEX route.
+    receiver = SimpleNamespace(base_url=use_stack(stack, monkeypatch, tmp_path).webhook_base_url)
 
-        code, out, err = run_cli(capsys, "status", "--tenant", "both", "--admin-url", admin.url)
-        assert code == 0, err
-        assert "Tenant 'both' in the local stack" in out and "project both-project" in out
-        assert f"webhooks to {receiver.base_url}shopify/both" in out
-        assert "no shop recorded yet" in out
-        assert "NOT connected as configured (no order hook yet for this app key)" in out
-        assert "no failed interactions for this tenant" in out
+    code, out, err = run_cli(capsys, "status", "--tenant", "both", "--admin-url", admin.url)
+    assert code == 0, err
+    assert "Tenant 'both' in the local stack" in out and "project both-project" in out
+    assert f"webhooks to {receiver.base_url}shopify/both" in out
+    assert "no shop recorded yet" in out
+    assert "NOT connected as configured (no order hook yet for this app key)" in out
+    assert "no failed interactions for this tenant" in out
 
-        assert run_cli(capsys, "connect", "shopify", "--tenant", "both", "--shop", "acme", "--admin-url", admin.url)[0] == 0
-        assert run_cli(capsys, "connect", "vtex", "--tenant", "both")[0] == 0
-        dead_letter(stack, "both", "purchase", "Go Shops answered 400: data.item is required")
-        dead_letter(stack, "both", "cart", "Go Shops answered 400: data.item is required")
-        dead_letter(stack, "other", "purchase", "gave up after 8 attempts")
+    assert run_cli(capsys, "connect", "shopify", "--tenant", "both", "--shop", "acme", "--admin-url", admin.url)[0] == 0
+    assert run_cli(capsys, "connect", "vtex", "--tenant", "both")[0] == 0
+    dead_letter(stack, "both", "purchase", "Go Shops answered 400: data.item is required")
+    dead_letter(stack, "both", "cart", "Go Shops answered 400: data.item is required")
+    dead_letter(stack, "other", "purchase", "gave up after 8 attempts")
 
-        code, out, err = run_cli(capsys, "status", "--tenant", "both", "--admin-url", admin.url)
+    code, out, err = run_cli(capsys, "status", "--tenant", "both", "--admin-url", admin.url)
 
     assert code == 0, err
     assert "connected: shop acme.myshopify.com sends all 5 topics here" in out

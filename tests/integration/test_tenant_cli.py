@@ -193,7 +193,7 @@ def test_list_shows_names_and_platforms_and_flags_a_broken_secret(stack, capsys)
     assert code == 0
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:]}
     assert rows["listed"] == ["listed-project", "yes", "-"]
-    assert rows["demo"] == ["demo-project", "yes", "-"]
+    assert rows["demo"] == ["demo-project", "yes", "yes"]
     assert "goshops.project is required" in " ".join(rows["broken"])
 
 
@@ -217,7 +217,8 @@ def test_rotate_generates_a_hook_token_and_takes_other_values_from_a_flag(stack,
     code, _out, _err = run_cli(capsys, "tenant", "rotate", "rotated", "vtex-app-token", "--value", "new-app-token")
     assert code == 0 and secret_of(stack, "rotated")["vtex"]["app_token"] == "new-app-token"
 
-    code, _out, err = run_cli(capsys, "tenant", "rotate", "demo", "vtex-hook-token")
+    run_cli(capsys, "tenant", "add", "shoponly", "--goshops-project", "p", "--goshops-api-key", "k", "--shopify-webhook-secret", "s")
+    code, _out, err = run_cli(capsys, "tenant", "rotate", "shoponly", "vtex-hook-token")
     assert code == 2 and "no vtex block" in err
 
 

@@ -22,6 +22,9 @@ class Tenants:
             raise value
         return value
 
+    def refresh_after_rejection(self, name):
+        return self.get(name)
+
 
 class FirstSeen:
     def __init__(self):
@@ -126,3 +129,58 @@ def test_another_tenants_signature_is_401(parts):
     with pytest.raises(WebhookError) as raised:
         receiver.receive("shopify", "acme", order_webhook(other))
     assert raised.value.status == 401 and queue.sent == []
+
+
+class RotatingTenants(Tenants):
+    """A tenant store whose secret was rotated after the config was cached."""
+
+    def __init__(self, cached, current):
+        super().__init__({"acme": cached})
+        self.current = current
+        self.refreshes = 0
+
+    def refresh_after_rejection(self, name):
+        self.refreshes += 1
+        return self.current if self.refreshes == 1 else None
+
+
+def test_a_webhook_signed_with_a_just_rotated_secret_is_accepted():
+    cached = parse_tenant_config("acme", tenant_raw("acme"))
+    rotated = parse_tenant_config("acme", tenant_raw("acme", shopify={"webhook_secret": "new-secret"}))
+    tenants, queue = RotatingTenants(cached, rotated), Queue()
+    receiver = Receiver(tenants, FirstSeen(), queue)
+    received = receiver.receive("shopify", "acme", order_webhook(rotated))
+    assert received.queued == 3 and tenants.refreshes == 1
+
+
+def test_a_forged_signature_costs_at_most_one_refresh_and_stays_401():
+    config = parse_tenant_config("acme", tenant_raw("acme"))
+    tenants = RotatingTenants(config, config)  # nothing changed: the signature is simply wrong
+    receiver = Receiver(tenants, FirstSeen(), Queue())
+    forged = order_webhook(parse_tenant_config("x", tenant_raw("x")))
+    for _ in range(3):
+        with pytest.raises(WebhookError) as raised:
+            receiver.receive("shopify", "acme", forged)
+        assert raised.value.status == 401
+    assert tenants.refreshes == 3  # asked each time; the store itself rate-limits the reads (below)
+
+
+def test_the_store_rereads_a_rejected_tenant_at_most_every_thirty_seconds(monkeypatch):
+    from goshops_adapter import tenant_store
+    from goshops_adapter.settings import Settings
+
+    reads = []
+
+    class Provider:
+        def get(self, name, **options):
+            reads.append(options["force_fetch"])
+            return tenant_raw("acme")
+
+    clock = [1000.0]
+    monkeypatch.setattr(tenant_store.time, "monotonic", lambda: clock[0])
+    store = tenant_store.TenantStore(Settings(), provider=Provider())
+    assert store.refresh_after_rejection("acme") is not None
+    assert store.refresh_after_rejection("acme") is None
+    clock[0] += 31
+    assert store.refresh_after_rejection("acme") is not None
+    assert reads == [True, True]

@@ -16,12 +16,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-from goshops_adapter.aws import CLIENT_CONFIG, client
+from goshops_adapter.aws import client
 from goshops_adapter.dead_letters import DeadLetters
 from goshops_adapter.delivery import Deliverer, RetryLater, RetryPolicy
 from goshops_adapter.goshops import GoShopsClient
 from goshops_adapter.observability import logger, metrics
-from goshops_adapter.settings import get_settings
+from goshops_adapter.settings import Settings, get_settings
 from goshops_adapter.tenant_store import TenantStore
 
 MAX_BATCH_SIZE = 10  # the event source mapping's BatchSize in template.yaml
@@ -34,21 +34,24 @@ OUTCOME_METRICS = {"delivered": "InteractionsDelivered", "already_delivered": "I
 def deliverer() -> Deliverer:
     settings = get_settings()
     settings.require("interactions_queue_url", "failed_queue_url", "first_seen_table")
+    return build_deliverer(settings, secrets=client("secretsmanager"), dynamodb=client("dynamodb"), sqs=client("sqs"))
+
+
+def build_deliverer(settings: Settings, *, secrets, dynamodb, sqs) -> Deliverer:
+    """The delivering side over these AWS clients (the benchmark passes clients answering from memory)."""
     return Deliverer(
-        tenants=TenantStore(settings, SecretsProvider(boto_config=CLIENT_CONFIG)),
+        tenants=TenantStore(settings, SecretsProvider(boto3_client=secrets)),
         goshops=GoShopsClient(
             settings.goshops_base_url,
             connect_timeout=settings.goshops_connect_timeout,
             read_timeout=settings.goshops_read_timeout,
             pool_size=MAX_BATCH_SIZE,
         ),
-        dead_letters=DeadLetters(settings.failed_queue_url, client("sqs")),
-        persistence_store=DynamoDBPersistenceLayer(
-            table_name=settings.first_seen_table, key_attr="pk", expiry_attr="expires_at", boto3_client=client("dynamodb")
-        ),
+        dead_letters=DeadLetters(settings.failed_queue_url, sqs),
+        persistence_store=DynamoDBPersistenceLayer(table_name=settings.first_seen_table, key_attr="pk", expiry_attr="expires_at", boto3_client=dynamodb),
         policy=RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds, settings.max_receive_count),
         queue_url=settings.interactions_queue_url,
-        sqs_client=client("sqs"),
+        sqs_client=sqs,
     )
 
 

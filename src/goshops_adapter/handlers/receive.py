@@ -15,14 +15,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-from goshops_adapter.aws import CLIENT_CONFIG, client
+from goshops_adapter.aws import client
 from goshops_adapter.first_seen import FirstSeenStore
 from goshops_adapter.observability import logger, metrics
 from goshops_adapter.platforms import PLATFORMS
 from goshops_adapter.platforms.base import Webhook, WebhookError
 from goshops_adapter.queue import InteractionQueue
 from goshops_adapter.receiving import Receiver
-from goshops_adapter.settings import get_settings
+from goshops_adapter.settings import Settings, get_settings
 from goshops_adapter.tenant_store import TenantStore
 
 app = APIGatewayHttpResolver()
@@ -32,10 +32,15 @@ app = APIGatewayHttpResolver()
 def receiver() -> Receiver:
     settings = get_settings()
     settings.require("interactions_queue_url", "first_seen_table")
+    return build_receiver(settings, secrets=client("secretsmanager"), dynamodb=client("dynamodb"), sqs=client("sqs"))
+
+
+def build_receiver(settings: Settings, *, secrets, dynamodb, sqs) -> Receiver:
+    """The receiving side over these AWS clients (the benchmark passes clients answering from memory)."""
     return Receiver(
-        tenants=TenantStore(settings, SecretsProvider(boto_config=CLIENT_CONFIG)),
-        first_seen=FirstSeenStore(settings.first_seen_table, settings.first_seen_ttl_days, client("dynamodb")),
-        queue=InteractionQueue(settings.interactions_queue_url, client("sqs")),
+        tenants=TenantStore(settings, SecretsProvider(boto3_client=secrets)),
+        first_seen=FirstSeenStore(settings.first_seen_table, settings.first_seen_ttl_days, dynamodb),
+        queue=InteractionQueue(settings.interactions_queue_url, sqs),
     )
 
 

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from adapterctl.bench.delivery import handler_using
+from adapterctl.bench.delivery import delivered, handler_using
 from adapterctl.bench.memory_aws import SETTINGS, RequestCounter, memory_client
 from goshops_adapter.handlers import deliver
 
@@ -35,13 +35,13 @@ def main(job_path: str, result_path: str) -> None:
         sqs=memory_client("sqs", counter),
     )
     event = job["event"]
-    with handler_using(deliverer) as deliver_batch:
-        deliver_batch(event)  # cold: clients, tenant secret, connections
+    with handler_using(deliverer) as invoke:
+        delivered(invoke(event))  # cold: clients, tenant secret, connections
         counter.take()
         ready = peak_rss_mb()
         start, cpu_start = time.perf_counter(), time.process_time()
         for _ in range(job["batches"]):
-            deliver_batch(event)
+            delivered(invoke(event))
         seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     result = {
         "interactions": job["batches"] * len(event["Records"]),

@@ -28,15 +28,15 @@ from adapterctl.bench.report import Row
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 HANDLERS = {"receive": "goshops_adapter.handlers.receive", "deliver": "goshops_adapter.handlers.deliver"}
-# What each utility adds over `import boto3, aws_lambda_powertools` (that package itself over boto3).
+# What each module adds over `import boto3, aws_lambda_powertools` (that package itself over boto3).
 UTILITIES = {
-    "Powertools package (Logger, Metrics, Tracer)": ("import boto3", "import aws_lambda_powertools"),
-    "event_handler (APIGatewayHttpResolver)": ("import boto3, aws_lambda_powertools", "import aws_lambda_powertools.event_handler"),
-    "utilities.batch (AsyncBatchProcessor)": ("import boto3, aws_lambda_powertools", "import aws_lambda_powertools.utilities.batch"),
-    "utilities.data_classes": ("import boto3, aws_lambda_powertools", "import aws_lambda_powertools.utilities.data_classes"),
-    "utilities.idempotency": ("import boto3, aws_lambda_powertools", "import aws_lambda_powertools.utilities.idempotency"),
-    "utilities.parameters": ("import boto3, aws_lambda_powertools", "import aws_lambda_powertools.utilities.parameters"),
-    "asyncio": ("import boto3, aws_lambda_powertools", "import asyncio"),
+    "Powertools package (Logger, Metrics, Tracer)": "aws_lambda_powertools",
+    "event_handler (APIGatewayHttpResolver)": "aws_lambda_powertools.event_handler",
+    "utilities.batch (AsyncBatchProcessor)": "aws_lambda_powertools.utilities.batch",
+    "utilities.data_classes": "aws_lambda_powertools.utilities.data_classes",
+    "utilities.idempotency": "aws_lambda_powertools.utilities.idempotency",
+    "utilities.parameters": "aws_lambda_powertools.utilities.parameters",
+    "asyncio": "asyncio",
 }
 CLIENTS = ("secretsmanager", "dynamodb", "sqs")
 
@@ -71,6 +71,11 @@ class Interpreters:
             raise RuntimeError(f"fresh interpreter failed: {done.stderr.strip()[-500:]}")
         return done.stdout
 
+    def loaded(self, module: str, candidates) -> set[str]:
+        """Which of `candidates` are in sys.modules once `module` is imported."""
+        code = f"import sys\nimport {module}\nprint(' '.join(name for name in {sorted(candidates)!r} if name in sys.modules))"
+        return set(self.run(code, cache=self.complete).split())
+
     def seconds(self, setup: str, statement: str, *, cache: Path) -> float:
         return float(self.run(_timed(setup, statement), cache=cache).strip().splitlines()[-1])
 
@@ -83,11 +88,13 @@ def measure(repeats: int = 12) -> list[Row]:
         for name, module in HANDLERS.items():
             cases[name] = ("", f"import {module}", interpreters.complete)
             cases[f"{name} as deployed"] = ("", f"import {module}", interpreters.runtime_only)
-        for name, (setup, statement) in UTILITIES.items():
-            cases[name] = (setup, statement, interpreters.complete)
+        for name, module in UTILITIES.items():
+            setup = "import boto3" if module == "aws_lambda_powertools" else "import boto3, aws_lambda_powertools"
+            cases[name] = (setup, f"import {module}", interpreters.complete)
         clients = "\n".join(f"client({service!r})" for service in CLIENTS)
         cases["clients"] = ("import boto3\nfrom goshops_adapter.aws import client", clients, interpreters.complete)
 
+        imported_by = {name: interpreters.loaded(module, UTILITIES.values()) for name, module in HANDLERS.items()}
         samples: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(repeats):
             for name, (setup, statement, cache) in cases.items():
@@ -107,7 +114,8 @@ def measure(repeats: int = 12) -> list[Row]:
                 note="adapter + Powertools compiled from source (no __pycache__ in the package)",
             )
         )
-    for name in UTILITIES:
-        rows.append(Row("cold start", f"  + {name}", f"{ms[name]:.1f} ms", note="added at import"))
+    for name, module in UTILITIES.items():
+        users = [handler for handler, loaded in imported_by.items() if module in loaded]
+        rows.append(Row("cold start", f"  + {name}", f"{ms[name]:.1f} ms", note=f"imported by the {' and '.join(users)} handler{'s' if len(users) > 1 else ''}" if users else "imported by neither handler"))
     rows.append(Row("cold start", "  first invocation: its 3 AWS clients", f"{ms['clients']:.0f} ms", note=f"goshops_adapter.aws.client() for {', '.join(CLIENTS)}"))
     return rows

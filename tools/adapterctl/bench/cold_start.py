@@ -80,7 +80,7 @@ class Interpreters:
         return float(self.run(_timed(setup, statement), cache=cache).strip().splitlines()[-1])
 
 
-def measure(repeats: int = 12) -> list[Row]:
+def measure(repeats: int = 15) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="bench-imports-") as workdir:
         interpreters = Interpreters(Path(workdir))
         interpreters.prepare()

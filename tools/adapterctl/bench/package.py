@@ -51,7 +51,7 @@ def install_requirements(function: Function, target: Path) -> str | None:
         return None
     python_version = function.runtime.removeprefix("python")
     done = subprocess.run(  # noqa: S603 - pip, with arguments of our own
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile", "--only-binary=:all:",
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--timeout", "10", "--retries", "1", "--no-compile", "--only-binary=:all:",
          "--platform", PLATFORMS[function.architecture], "--implementation", "cp", "--python-version", python_version,
          "--target", str(target), "-r", str(requirements)],
         capture_output=True,

@@ -1,6 +1,6 @@
 """What a million webhooks cost on the deployed stack, from the figures `make bench` measured.
 
-List prices, us-east-1, on-demand, free tiers left out (AWS pricing pages, checked 2025):
+List prices, us-east-1, on-demand, free tiers left out (AWS pricing pages when this was written):
 API Gateway HTTP API $1.00 per million requests; Lambda arm64 $0.20 per million requests and
 $0.0000133334 per GB-second; SQS standard $0.40 per million requests (each 64 KiB of a request is
 one); DynamoDB on-demand $0.625 per million write request units (1 KB each); Secrets Manager $0.40
@@ -73,9 +73,9 @@ def estimate(receive: ReceiveFigures, delivery: DeliveryFigures, *, shared_batch
     memory = memory_mb()
     receive_gb, deliver_gb = memory["ReceiveFunction"] / 1024, memory["DeliverFunction"] / 1024
     receive_slowdown, deliver_slowdown = ONE_VCPU_MB / memory["ReceiveFunction"], ONE_VCPU_MB / memory["DeliverFunction"]
-    kept = delivery.sustained
-    batch_wall_ms = kept["seconds"] / (kept["interactions"] / DELIVER_BATCH_SIZE) * 1000
-    batch_cpu_ms = kept["cpu_seconds_per_batch"] * 1000
+    run = delivery.sustained
+    batch_wall_ms = run["seconds"] / (run["interactions"] / DELIVER_BATCH_SIZE) * 1000
+    batch_cpu_ms = run["cpu_seconds_per_batch"] * 1000
     # Here the batch had a whole core; there it has a share of one, and waits on DynamoDB twice.
     deliver_ms = math.ceil(batch_wall_ms + batch_cpu_ms * (deliver_slowdown - 1) + 2 * DYNAMODB_WRITE_MS)
 

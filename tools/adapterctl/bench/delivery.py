@@ -21,7 +21,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -145,7 +144,7 @@ class DeliveryFigures:
     batch_s: float
     batch_log_bytes: int
     message_bytes: int  # an interaction message's body, on average
-    sustained: dict  # what deliver_process reported
+    sustained: dict  # what deliver_process reported for its run
     rows: list[Row]
 
 
@@ -169,20 +168,19 @@ def measure(repeats: int = 15) -> DeliveryFigures:
     event = batch_event()
     with GoShopsProcess(keys) as goshops:
         goshops.set_latency(LATENCY_SECONDS)
-        time.sleep(0.1)
         trip = round_trip(goshops.url)
         batch, log_bytes = batch_time(goshops.url, event, repeats)
-        kept = sustained(goshops.url, event)
+        run = sustained(goshops.url, event)
     size = len(event["Records"])
     bound = deliver_handler.MAX_BATCH_SIZE / LATENCY_SECONDS
-    rate = kept["interactions"] / kept["seconds"]
-    per_interaction = {name: count / kept["interactions"] for name, count in kept["requests"].items()}
+    rate = run["interactions"] / run["seconds"]
+    per_interaction = {name: count / run["interactions"] for name, count in run["requests"].items()}
     rows = [
         Row("delivery", f"one POST /feedback, {LATENCY_SECONDS * 1000:.0f} ms Go Shops (floor)", f"{trip * 1000:.1f} ms", note="warm connection"),
         Row("delivery", f"batch of {size}, AWS answering at once", f"{batch * 1000:.1f} ms", ratio=batch / trip, target=1.3, note=f"median of {repeats} batches"),
         Row(
             "delivery",
-            f"sustained, {kept['interactions']} interactions, one process",
+            f"sustained, {run['interactions']} interactions, one process",
             f"{rate:.0f} /s",
             ratio=rate / bound,
             note=f"bound {bound:.0f} /s = pool {deliver_handler.MAX_BATCH_SIZE} / {LATENCY_SECONDS * 1000:.0f} ms; real botocore clients from memory",
@@ -195,12 +193,12 @@ def measure(repeats: int = 15) -> DeliveryFigures:
         ),
         Row(
             "memory",
-            f"peak RSS delivering {kept['interactions']} interactions",
-            f"{kept['peak_rss_mb']:.1f} MB",
-            ratio=kept["peak_rss_mb"] / 100,
+            f"peak RSS delivering {run['interactions']} interactions",
+            f"{run['peak_rss_mb']:.1f} MB",
+            ratio=run["peak_rss_mb"] / 100,
             target=1.0,
-            note=f"target < 100 MB; {kept['ready_rss_mb']:.1f} MB after imports and the first batch",
+            note=f"target < 100 MB; {run['ready_rss_mb']:.1f} MB after imports and the first batch",
         ),
     ]
     message_bytes = sum(len(record["body"]) for record in event["Records"]) // size
-    return DeliveryFigures(round_trip_s=trip, batch_s=batch, batch_log_bytes=log_bytes, message_bytes=message_bytes, sustained=kept, rows=rows)
+    return DeliveryFigures(round_trip_s=trip, batch_s=batch, batch_log_bytes=log_bytes, message_bytes=message_bytes, sustained=run, rows=rows)

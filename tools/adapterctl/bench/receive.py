@@ -32,6 +32,8 @@ from goshops_adapter.queue import BATCH_SIZE
 from goshops_adapter.receiving import Receiver
 
 LINE_COUNTS = (1, 20, 250)
+
+
 def scaled_order(lines: int) -> bytes:
     """The sample order with `lines` line items, each a distinct product."""
     order = json.loads((PAYLOADS / "shopify" / "orders-paid.json").read_bytes())

@@ -6,6 +6,7 @@ SDK's own AWS_ENDPOINT_URL setting, which is how the local stack points them at 
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 
 import boto3
@@ -15,7 +16,18 @@ from botocore.config import Config
 # case (first-seen write, queueing, releasing) well inside the platforms' 5-second deadline.
 CLIENT_CONFIG = Config(connect_timeout=0.5, read_timeout=1.0, retries={"mode": "standard", "total_max_attempts": 2})
 
+# One session for every client: a session of its own per client loads the SDK's endpoint and
+# configuration data again each time, about half of what a function's first invocation spends
+# creating its three clients (`make bench`). A session is not thread-safe, hence the lock.
+_session_lock = threading.Lock()
+
 
 @cache
 def client(service: str):
-    return boto3.session.Session().client(service, config=CLIENT_CONFIG)
+    with _session_lock:
+        return _session().client(service, config=CLIENT_CONFIG)
+
+
+@cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session()

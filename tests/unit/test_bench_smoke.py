@@ -1,0 +1,30 @@
+"""`make bench` counts AWS requests at the botocore level; these check that counting, not speed."""
+
+from adapterctl.bench import receive as receive_bench
+from adapterctl.bench.memory_aws import RequestCounter, memory_client
+
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/q"
+
+
+def test_the_counter_counts_each_api_call_by_operation_and_starts_again_after_take():
+    counter = RequestCounter()
+    sqs, dynamodb = memory_client("sqs", counter), memory_client("dynamodb", counter)
+
+    dynamodb.update_item(TableName="t", Key={"pk": {"S": "a"}})
+    for _ in range(2):
+        answer = sqs.send_message_batch(QueueUrl=QUEUE_URL, Entries=[{"Id": "0", "MessageBody": "m"}, {"Id": "1", "MessageBody": "n"}])
+        assert [entry["Id"] for entry in answer["Successful"]] == ["0", "1"]
+
+    assert counter.take() == {"dynamodb.UpdateItem": 1, "sqs.SendMessageBatch": 2}
+    assert counter.take() == {}
+
+
+def test_a_20_line_order_costs_one_write_and_two_batches_and_reads_the_secret_only_when_cold():
+    counter = RequestCounter()
+    webhook = receive_bench.signed_webhook(20)
+
+    with receive_bench.handler_using(receive_bench.memory_receiver(counter)) as handler:
+        assert '"queued":20' in handler(webhook.event)["body"]
+        assert counter.take() == {"secretsmanager.GetSecretValue": 1, "dynamodb.UpdateItem": 1, "sqs.SendMessageBatch": 2}
+        handler(webhook.event)
+        assert counter.take() == {"dynamodb.UpdateItem": 1, "sqs.SendMessageBatch": 2}

@@ -1,0 +1,66 @@
+"""The deliver handler's partial batch response: only failed records come back; a batch fails the
+invocation only when every record broke unexpectedly. Go Shops is the local sandbox; AWS is
+answered from memory."""
+
+import dataclasses
+
+import pytest
+
+from adapterctl.bench.delivery import batch_event, handler_using
+from adapterctl.bench.memory_aws import SETTINGS, FakeDynamoDB, FakeSecretsManager, FakeSQS, tenant_secrets
+from adapterctl.goshops_sandbox import GoShopsSandbox
+from adapterctl.samples import sample_tenants
+from goshops_adapter.handlers import deliver
+
+
+@pytest.fixture
+def goshops():
+    keys = {config["goshops"]["project"]: config["goshops"]["api_key"] for config in sample_tenants().values()}
+    with GoShopsSandbox(keys) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def deliverer(goshops):
+    settings = dataclasses.replace(SETTINGS, goshops_base_url=goshops.url)
+    return deliver.build_deliverer(settings, secrets=FakeSecretsManager(tenant_secrets(sample_tenants())), dynamodb=FakeDynamoDB(), sqs=FakeSQS())
+
+
+def run(deliverer, event) -> dict:
+    with handler_using(deliverer) as invoke:
+        return invoke(event)
+
+
+def test_a_batch_that_goes_through_reports_no_failures(goshops, deliverer):
+    assert run(deliverer, batch_event(3)) == {"batchItemFailures": []}
+    assert len(goshops.received()) == 3
+
+
+def test_only_the_record_go_shops_refused_for_now_comes_back(goshops, deliverer):
+    event = batch_event(3)
+    goshops.state.faults = [{"status": 503, "count": 1}]
+
+    failures = run(deliverer, event)["batchItemFailures"]
+
+    assert len(failures) == 1
+    assert failures[0]["itemIdentifier"] in {record["messageId"] for record in event["Records"]}
+    assert len(goshops.received()) == 2
+
+
+def test_a_go_shops_outage_is_reported_item_by_item_not_as_a_broken_function(goshops, deliverer):
+    goshops.state.faults = [{"status": 503}]
+    event = batch_event(3)
+
+    failures = run(deliverer, event)["batchItemFailures"]
+
+    assert sorted(f["itemIdentifier"] for f in failures) == sorted(r["messageId"] for r in event["Records"])
+    assert goshops.received() == []
+
+
+def test_a_batch_whose_every_record_broke_fails_the_invocation(goshops, deliverer, monkeypatch):
+    def broken(*_args):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(deliverer, "deliver_record", broken)
+    with pytest.raises(deliver.BatchFailedError):
+        run(deliverer, batch_event(3))

@@ -1,0 +1,121 @@
+"""Cold start: import time of each handler module in fresh interpreters, against `import boto3`.
+
+Every figure is the median of fresh interpreters started in turn, so the floor and the handlers
+share the machine's noise. Two settings:
+
+- bytecode cached for everything: the import work itself, compared with boto3's;
+- as deployed: Lambda's package directory is read-only and `sam build` ships no `__pycache__`, so
+  the adapter and Powertools are compiled from source at every cold start, while boto3 comes with
+  the runtime. Reported beside the first, same floor.
+
+Also: what each Powertools utility adds on top of boto3 and Powertools' own package (Logger,
+Metrics, Tracer), and what creating the three AWS clients costs on a function's first invocation.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import aws_lambda_powertools
+
+from adapterctl.bench.report import Row
+
+SRC = Path(__file__).resolve().parents[3] / "src"
+HANDLERS = {"receive": "goshops_adapter.handlers.receive", "deliver": "goshops_adapter.handlers.deliver"}
+# What each module adds over `import boto3, aws_lambda_powertools` (that package itself over boto3).
+UTILITIES = {
+    "Powertools package (Logger, Metrics, Tracer)": "aws_lambda_powertools",
+    "event_handler (APIGatewayHttpResolver)": "aws_lambda_powertools.event_handler",
+    "utilities.batch (AsyncBatchProcessor)": "aws_lambda_powertools.utilities.batch",
+    "utilities.data_classes": "aws_lambda_powertools.utilities.data_classes",
+    "utilities.idempotency": "aws_lambda_powertools.utilities.idempotency",
+    "utilities.parameters": "aws_lambda_powertools.utilities.parameters",
+    "asyncio": "asyncio",
+}
+CLIENTS = ("secretsmanager", "dynamodb", "sqs")
+
+
+def _timed(setup: str, statement: str) -> str:
+    return f"{setup}\nimport time\nstart = time.perf_counter()\n{statement}\nprint(time.perf_counter() - start)"
+
+
+class Interpreters:
+    """Fresh interpreters with a bytecode cache of their own (PYTHONPYCACHEPREFIX)."""
+
+    def __init__(self, workdir: Path):
+        self.complete = workdir / "pyc-all"
+        self.runtime_only = workdir / "pyc-runtime"
+
+    def prepare(self) -> None:
+        # One run that writes bytecode for everything the cases import...
+        warm = "import boto3, asyncio, " + ", ".join(HANDLERS.values()) + ", aws_lambda_powertools.event_handler, aws_lambda_powertools.utilities.batch"
+        self.run(warm, cache=self.complete, write=True)
+        # ...and a copy without the function package's own bytecode: what Lambda starts from.
+        shutil.copytree(self.complete, self.runtime_only)
+        for package_dir in (SRC, Path(aws_lambda_powertools.__file__).parent):
+            shutil.rmtree(self.runtime_only / package_dir.relative_to(package_dir.anchor), ignore_errors=True)
+
+    def run(self, code: str, *, cache: Path, write: bool = False) -> str:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
+        env.update(PYTHONPATH=str(SRC), PYTHONPYCACHEPREFIX=str(cache), AWS_DEFAULT_REGION="us-east-1")
+        if not write:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=SRC, check=False)  # noqa: S603 - our own code
+        if done.returncode != 0:
+            raise RuntimeError(f"fresh interpreter failed: {done.stderr.strip()[-500:]}")
+        return done.stdout
+
+    def loaded(self, module: str, candidates) -> set[str]:
+        """Which of `candidates` are in sys.modules once `module` is imported."""
+        code = f"import sys\nimport {module}\nprint(' '.join(name for name in {sorted(candidates)!r} if name in sys.modules))"
+        return set(self.run(code, cache=self.complete).split())
+
+    def seconds(self, setup: str, statement: str, *, cache: Path) -> float:
+        return float(self.run(_timed(setup, statement), cache=cache).strip().splitlines()[-1])
+
+
+def measure(repeats: int = 15) -> list[Row]:
+    with tempfile.TemporaryDirectory(prefix="bench-imports-") as workdir:
+        interpreters = Interpreters(Path(workdir))
+        interpreters.prepare()
+        cases = {"floor": ("", "import boto3", interpreters.complete)}
+        for name, module in HANDLERS.items():
+            cases[name] = ("", f"import {module}", interpreters.complete)
+            cases[f"{name} as deployed"] = ("", f"import {module}", interpreters.runtime_only)
+        for name, module in UTILITIES.items():
+            setup = "import boto3" if module == "aws_lambda_powertools" else "import boto3, aws_lambda_powertools"
+            cases[name] = (setup, f"import {module}", interpreters.complete)
+        clients = "\n".join(f"client({service!r})" for service in CLIENTS)
+        cases["clients"] = ("import boto3\nfrom goshops_adapter.aws import client", clients, interpreters.complete)
+
+        imported_by = {name: interpreters.loaded(module, UTILITIES.values()) for name, module in HANDLERS.items()}
+        samples: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(repeats):
+            for name, (setup, statement, cache) in cases.items():
+                samples[name].append(interpreters.seconds(setup, statement, cache=cache))
+    ms = {name: statistics.median(values) * 1000 for name, values in samples.items()}
+
+    floor = ms["floor"]
+    rows = [Row("cold start", "import boto3 (floor)", f"{floor:.0f} ms", note=f"median of {repeats} fresh interpreters")]
+    for name in HANDLERS:
+        rows.append(Row("cold start", f"import {name} handler", f"{ms[name]:.0f} ms", ratio=ms[name] / floor, target=1.3))
+        rows.append(
+            Row(
+                "cold start",
+                f"import {name} handler, as deployed",
+                f"{ms[f'{name} as deployed']:.0f} ms",
+                ratio=ms[f"{name} as deployed"] / floor,
+                note="adapter + Powertools compiled from source (no __pycache__ in the package)",
+            )
+        )
+    for name, module in UTILITIES.items():
+        users = [handler for handler, loaded in imported_by.items() if module in loaded]
+        rows.append(Row("cold start", f"  + {name}", f"{ms[name]:.1f} ms", note=f"imported by the {' and '.join(users)} handler{'s' if len(users) > 1 else ''}" if users else "imported by neither handler"))
+    rows.append(Row("cold start", "  first invocation: its 3 AWS clients", f"{ms['clients']:.0f} ms", note=f"goshops_adapter.aws.client() for {', '.join(CLIENTS)}"))
+    return rows

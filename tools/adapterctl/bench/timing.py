@@ -1,0 +1,60 @@
+"""Medians of repeated, interleaved measurements, so a case and its floor share the machine's noise."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+
+def cpu_per_call(cases: dict[str, Callable[[], object]], *, repeats: int, block_seconds: float = 0.05) -> dict[str, float]:
+    """Median CPU seconds per call of each case, measured in alternating blocks of calls.
+
+    CPU time of this thread, not wall time: other processes on a shared machine then change the
+    figures much less.
+    """
+    calls = {name: _calls_per_block(fn, block_seconds) for name, fn in cases.items()}
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(repeats):
+        for name, fn in cases.items():
+            n = calls[name]
+            start = time.thread_time()
+            for _ in range(n):
+                fn()
+            samples[name].append((time.thread_time() - start) / n)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def _calls_per_block(fn: Callable[[], object], block_seconds: float) -> int:
+    fn()  # warm: caches, first-call imports
+    start = time.thread_time()
+    fn()
+    once = max(time.thread_time() - start, 1e-6)
+    return max(1, int(block_seconds / once))
+
+
+def wall_median(fn: Callable[[], object], repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def stdout_bytes(fn: Callable[[], object]) -> int:
+    """Bytes `fn` writes to file descriptor 1: on Lambda, what CloudWatch Logs ingests."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 1)
+        try:
+            fn()
+            sys.stdout.flush()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        return os.fstat(captured.fileno()).st_size

@@ -7,7 +7,7 @@ redrive policy moves on its own (the function crashed every time) arrive without
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 REASON_LIMIT = 256
 
@@ -21,7 +21,7 @@ class DeadLetters:
         attributes = {
             "reason": _text(reason[:REASON_LIMIT] or "unknown"),
             "status": _text(str(status) if status is not None else "none"),
-            "failed_at": _text(datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")),
+            "failed_at": _text(datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
         }
         if tenant:
             attributes["tenant"] = _text(tenant)

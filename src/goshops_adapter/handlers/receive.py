@@ -85,6 +85,12 @@ def webhook_error(error: WebhookError) -> Response:
     return Response(status_code=error.status, content_type=content_types.APPLICATION_JSON, body={"error": error.reason})
 
 
+@app.not_found
+def no_such_route(_error) -> Response:
+    # Only the local stack gets here: API Gateway routes nothing else to the function.
+    return Response(status_code=404, content_type=content_types.APPLICATION_JSON, body={"error": "webhooks are POST /webhooks/{platform}/{tenant}"})
+
+
 def raw_body(event: dict) -> bytes:
     """The body exactly as the platform sent it: signatures are over these bytes, not a decoded text."""
     body = event.get("body") or ""
@@ -93,7 +99,10 @@ def raw_body(event: dict) -> bytes:
             return base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             raise WebhookError(400, "body is not valid base64", "malformed") from None
-    return body.encode("utf-8", "surrogateescape")
+    try:
+        return body.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate: no byte sequence it could have come from
+        raise WebhookError(400, "body is not valid UTF-8", "malformed") from None
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -47,7 +47,7 @@ class FailedInteraction:
         failed_at = _parse_time(attributes.get("failed_at"))
         if failed_at is None:
             sent = message.get("Attributes", {}).get("SentTimestamp")
-            failed_at = datetime.fromtimestamp(int(sent) / 1000, timezone.utc) if sent and sent.isdigit() else None
+            failed_at = datetime.fromtimestamp(int(sent) / 1000, UTC) if sent and sent.isdigit() else None
         return cls(
             message_id=message["MessageId"],
             receipt_handle=message["ReceiptHandle"],
@@ -83,8 +83,8 @@ class Filters:
 @dataclass
 class ReplaySummary:
     moved: int = 0
-    skipped: int = 0
-    failed: int = 0
+    skipped: int = 0  # read, did not match the filters, left in place
+    failed: int = 0  # selected, could not be re-queued, left in place
     selected: int = 0  # what a dry run would move
     errors: list[str] = field(default_factory=list)
 
@@ -139,6 +139,7 @@ def replay(
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> ReplaySummary:
+    """Move what matches `filters` back to the interactions queue; reading stops at `filters.limit`."""
     summary = ReplaySummary()
     left_in_place: list[FailedInteraction] = []
     total = approximate_depth(sqs, dlq_url)
@@ -146,8 +147,7 @@ def replay(
     try:
         for item in read_failed(sqs, dlq_url):
             done += 1
-            limit_reached = filters.limit is not None and summary.selected >= filters.limit
-            if limit_reached or not filters.matches(item):
+            if not filters.matches(item):
                 summary.skipped += 1
                 left_in_place.append(item)
             else:
@@ -158,6 +158,10 @@ def replay(
                     _move(sqs, dlq_url, queue_url, item, summary, left_in_place)
             if progress:
                 progress(done, max(total, done))
+            if filters.limit is not None and summary.selected >= filters.limit:
+                break  # what was not read stays untouched, not even hidden for a while
+    except (BotoCoreError, ClientError) as exc:
+        summary.errors.append(f"stopped reading the DLQ ({exc.__class__.__name__}); what was not read is still there")
     finally:
         release(sqs, dlq_url, left_in_place)
     return summary
@@ -192,4 +196,4 @@ def _parse_time(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

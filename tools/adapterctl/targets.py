@@ -7,6 +7,7 @@ run from another terminal find it the same way they find a deployed stack.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 LOCAL_STATE_FILE = Path(__file__).resolve().parents[2] / ".local-stack.json"
+# Where a local stack other than `make local`'s says where it is (tests use their own).
+STATE_FILE_VARIABLE = "ADAPTERCTL_LOCAL_STATE"
 
 
 class TargetError(RuntimeError):
@@ -46,22 +49,30 @@ class Target:
         return f"{self.tenant_secret_prefix}{tenant}"
 
 
-def write_local_state(target: Target, path: Path = LOCAL_STATE_FILE) -> None:
-    path.write_text(json.dumps(asdict(target), indent=2) + "\n", encoding="utf-8")
+def local_state_file() -> Path:
+    return Path(os.environ.get(STATE_FILE_VARIABLE) or LOCAL_STATE_FILE)
 
 
-def clear_local_state(path: Path = LOCAL_STATE_FILE) -> None:
-    path.unlink(missing_ok=True)
+def write_local_state(target: Target, path: Path | None = None) -> None:
+    (path or local_state_file()).write_text(json.dumps(asdict(target), indent=2) + "\n", encoding="utf-8")
 
 
-def local_target(path: Path = LOCAL_STATE_FILE) -> Target:
+def clear_local_state(path: Path | None = None) -> None:
+    (path or local_state_file()).unlink(missing_ok=True)
+
+
+def local_target(path: Path | None = None) -> Target:
+    path = path or local_state_file()
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise TargetError("no local stack is running: start one with `make local` in another terminal") from None
     except ValueError:
+        state = None
+    try:
+        return Target(**state)
+    except TypeError:
         raise TargetError(f"{path} is damaged: stop `make local`, delete the file and start it again") from None
-    return Target(**state)
 
 
 def stack_target(stack_name: str, region: str | None = None) -> Target:

@@ -313,8 +313,12 @@ class LocalStack:
                 time.sleep(0.2)
                 continue
             messages = response.get("Messages", [])
-            if messages:
+            if not messages:
+                continue
+            try:
                 self.poll_once(sqs, queue_url, arn, messages)
+            except Exception:  # noqa: BLE001 - as on AWS, what was not deleted comes back; the poller carries on
+                time.sleep(0.2)
 
     def poll_once(self, sqs, queue_url: str, arn: str, messages: list[dict]) -> None:
         event = {"Records": [sqs_record(message, arn) for message in messages]}

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import urllib3
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
@@ -18,7 +19,9 @@ def moto_server() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    urllib3.request("POST", f"{endpoint}/moto-api/reset")  # moto keeps state per process, not per server
     try:
-        yield f"http://{host}:{port}"
+        yield endpoint
     finally:
         server.stop()

@@ -70,7 +70,8 @@ def run_list(args) -> int:
     return 0
 
 
-def print_listing(items, out=sys.stdout) -> None:
+def print_listing(items, out=None) -> None:
+    out = out or sys.stdout
     if not items:
         print("The failed-interactions queue is empty.", file=out)
         return
@@ -81,8 +82,8 @@ def print_listing(items, out=sys.stdout) -> None:
 
 
 class ProgressBar:
-    def __init__(self, out=sys.stderr, width: int = 30):
-        self.out = out
+    def __init__(self, out=None, width: int = 30):
+        self.out = out or sys.stderr
         self.width = width
         self.drawn = False
 

@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
+import urllib3
 
 from adapterctl.goshops_sandbox import GoShopsSandbox
 from adapterctl.template import Resolver, load_template
@@ -67,7 +68,7 @@ class LocalResources:
 
 def aws_client(service: str, endpoint: str):
     return boto3.session.Session().client(
-        service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="local", aws_secret_access_key="local"
+        service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="local", aws_secret_access_key="local"  # noqa: S106 - the emulator accepts any
     )
 
 
@@ -239,7 +240,11 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
-        self.resources = create_resources(f"http://{host}:{port}", self.tenants, overrides=self._queue_overrides)
+        endpoint = f"http://{host}:{port}"
+        # The emulator keeps its state in this process, across servers: start from nothing, as a new
+        # account would (a second stack in one process, e.g. in tests, would find the first one's).
+        urllib3.request("POST", f"{endpoint}/moto-api/reset")
+        self.resources = create_resources(endpoint, self.tenants, overrides=self._queue_overrides)
         if self._external_goshops:
             self.goshops_base_url = self._external_goshops.rstrip("/")
         else:

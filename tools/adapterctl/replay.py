@@ -92,8 +92,8 @@ class ReplaySummary:
 def read_batches(sqs, dlq_url: str, *, hold_seconds: int = HOLD_SECONDS) -> Iterator[list[FailedInteraction]]:
     """Every message in the DLQ once, a receive at a time, each hidden for `hold_seconds` once read."""
     seen: set[str] = set()
-    empty_reads = 0
-    while empty_reads < 2:  # SQS may answer empty while messages exist; a second read settles it
+    while True:
+        # A long poll (WaitTimeSeconds > 0) asks every SQS server, so an empty answer means empty.
         response = sqs.receive_message(
             QueueUrl=dlq_url,
             MaxNumberOfMessages=10,
@@ -103,10 +103,10 @@ def read_batches(sqs, dlq_url: str, *, hold_seconds: int = HOLD_SECONDS) -> Iter
             MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
         )
         fresh = [m for m in response.get("Messages", []) if m["MessageId"] not in seen]
-        empty_reads = 0 if fresh else empty_reads + 1
+        if not fresh:
+            return
         seen.update(m["MessageId"] for m in fresh)
-        if fresh:
-            yield [FailedInteraction.from_sqs(message) for message in fresh]
+        yield [FailedInteraction.from_sqs(message) for message in fresh]
 
 
 def release(sqs, dlq_url: str, items: list[FailedInteraction]) -> None:

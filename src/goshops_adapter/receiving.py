@@ -42,7 +42,8 @@ class Receiver:
     def receive(self, platform_name: str, tenant_name: str, webhook: Webhook) -> Received:
         platform = self._platforms.get(platform_name)
         if platform is None:
-            raise WebhookError(404, f"unknown platform {platform_name[:40]!r}", "unknown_platform")
+            # Not echoed: whatever the caller put in the path would reach the logs.
+            raise WebhookError(404, f"unknown platform; the known ones are {', '.join(sorted(self._platforms))}", "unknown_platform")
         try:
             tenant = self._tenants.get(tenant_name)
         except UnknownTenant:

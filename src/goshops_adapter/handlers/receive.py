@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from functools import cache
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -26,6 +27,10 @@ from goshops_adapter.settings import get_settings
 from goshops_adapter.tenant_store import TenantStore
 
 app = APIGatewayHttpResolver()
+# Headers are not covered by the signature, so anyone can put anything in them (a name, an e-mail):
+# only values shaped like a webhook id (Shopify's are UUIDs) or a topic go into a log line.
+WEBHOOK_ID = re.compile(r"[0-9A-Fa-f-]{1,64}")
+TOPIC = re.compile(r"(?=.{1,64}$)[a-z][a-z0-9_-]*(?:[/:.][a-z0-9_-]+)+")
 
 
 @cache
@@ -47,13 +52,13 @@ def receive_webhook(platform: str, tenant: str) -> Response:
     metrics.add_metric(name="WebhooksReceived", unit=MetricUnit.Count, value=1)
     webhook = Webhook(headers={name.lower(): value for name, value in (event.headers or {}).items()}, body=raw_body(event.raw_event))
     delivery = webhook.header("x-shopify-webhook-id")
-    if delivery:
+    if WEBHOOK_ID.fullmatch(delivery):
         logger.set_correlation_id(delivery)
 
     received = receiver().receive(platform, tenant, webhook)
 
     mapped = received.mapped
-    if mapped.delivery and not delivery:
+    if mapped.delivery != delivery and WEBHOOK_ID.fullmatch(mapped.delivery):
         logger.set_correlation_id(mapped.delivery)
     metrics.add_metric(name=f"Webhooks{mapped.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
     if received.queued:
@@ -65,7 +70,7 @@ def receive_webhook(platform: str, tenant: str) -> Response:
         extra={
             "tenant": tenant,
             "platform": platform,
-            "topic": mapped.topic,
+            "topic": mapped.topic if TOPIC.fullmatch(mapped.topic) else "unrecognised",
             "outcome": mapped.outcome,
             "ref": mapped.ref,
             "queued": received.queued,

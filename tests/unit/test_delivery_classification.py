@@ -132,7 +132,8 @@ def message_body(tenant: str = "acme", item: str = "8120934600121") -> str:
 
 
 @pytest.fixture
-def aws():
+def aws(monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # moto in-process answers AWS's own endpoints
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         dynamodb.create_table(

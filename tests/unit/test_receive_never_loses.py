@@ -40,7 +40,8 @@ class StopsBeforeRecording(FirstSeenStore):
 
 
 @pytest.fixture
-def aws():
+def aws(monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # moto in-process answers AWS's own endpoints
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         dynamodb.create_table(

@@ -251,7 +251,9 @@ class LocalStack:
             keys = {config["goshops"]["project"]: config["goshops"]["api_key"] for config in self.tenants.values() if "goshops" in config}
             self.sandbox = GoShopsSandbox(keys).start()
             self.goshops_base_url = self.sandbox.url
-        os.environ.update(function_environment(self.resources, self.goshops_base_url))
+        environment = function_environment(self.resources, self.goshops_base_url)
+        self._replaced_environment = {name: os.environ.get(name) for name in environment}
+        os.environ.update(environment)
         reset_handler_state()
         self._server = _WebhookServer(("127.0.0.1", self._port), _WebhookHandler)
         self._server.stack = self
@@ -272,6 +274,14 @@ class LocalStack:
         if self.sandbox:
             self.sandbox.stop()
         self._moto.stop()
+        # Put the process back as it was: anything after this (a test with its own AWS) must not
+        # find the stopped emulator's endpoint.
+        for name, value in self._replaced_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        reset_handler_state()
 
     def __enter__(self) -> LocalStack:
         return self.start()

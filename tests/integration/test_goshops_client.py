@@ -66,8 +66,12 @@ def test_connection_reset(sandbox):
     assert sandbox.received() == []
 
 
-def test_a_timeout_leaves_nothing_behind_in_go_shops(sandbox):
-    sandbox.state.faults = [{"delay": 1.0, "count": 1}]
+@pytest.mark.parametrize("slowness", ["delay fault", "latency"])
+def test_a_timeout_leaves_nothing_behind_in_go_shops(sandbox, slowness):
+    if slowness == "latency":
+        sandbox.state.latency = 1.0
+    else:
+        sandbox.state.faults = [{"delay": 1.0, "count": 1}]
     result = client(sandbox.url, read_timeout=0.3).post_feedback("key-1", "p-1", DATA)
     assert (result.status, result.verdict, result.reason) == (None, Verdict.RETRY, "no answer from Go Shops (timeout)")
     deadline = time.monotonic() + 5

@@ -15,7 +15,8 @@ Control endpoints, under `/_sandbox/` (not part of Go Shops):
   `{"delay": 1.5}` (the request waits before Go Shops takes it; a client that gives up meanwhile
   leaves nothing behind, otherwise it is answered normally), `{"reset": true}` (close the
   connection without an answer). `DELETE faults` clears them.
-- `PUT latency`: `{"seconds": 0.05}` added to every answer.
+- `PUT latency`: `{"seconds": 0.05}` added to every answer (a client that gives up meanwhile leaves
+  nothing behind, as with `delay`).
 
 Nothing a fault answers is recorded as received: a fault is Go Shops not taking the request.
 """
@@ -108,6 +109,8 @@ class _Handler(BaseHTTPRequestHandler):
         fault = state.next_fault()
         if state.latency:
             time.sleep(state.latency)
+            if self._client_gone():
+                return self._gone(payload)
         if fault:
             if fault.get("reset"):
                 self._refuse(payload, None, "connection reset")
@@ -118,9 +121,7 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.get("delay"):
                 time.sleep(float(fault["delay"]))
                 if self._client_gone():
-                    self._refuse(payload, None, "client gave up while the request waited")
-                    self.close_connection = True
-                    return None
+                    return self._gone(payload)
             if fault.get("status"):
                 headers = {"retry-after": str(fault["retry_after"])} if "retry_after" in fault else None
                 message = fault.get("message", "injected fault")
@@ -146,6 +147,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.state.refused.append(entry)
         if status is not None:
             self._answer(status, {"message": reason}, headers)
+
+    def _gone(self, payload: object) -> None:
+        self._refuse(payload, None, "client gave up while the request waited")
+        self.close_connection = True
 
     def _client_gone(self) -> bool:
         """True when the client closed its end (it timed out): readable, and reading gives nothing."""

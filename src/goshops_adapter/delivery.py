@@ -43,14 +43,14 @@ DEAD_LETTERED = "dead_lettered"
 DELIVERED_RECORD_SECONDS = 15 * 86400
 
 
-class RetryLater(Exception):
+class RetryLater(Exception):  # noqa: N818 - a signal to the caller, not an error
     def __init__(self, reason: str, delay_seconds: int):
         super().__init__(reason)
         self.reason = reason
         self.delay_seconds = delay_seconds
 
 
-class _Failed(Exception):
+class _Failed(Exception):  # noqa: N818 - private, named for what happened
     """Raised inside the idempotent section so Powertools forgets the attempt."""
 
     def __init__(self, result: PostResult):

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from enum import Enum
+from enum import StrEnum
 from time import time
 
 import urllib3
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     DELIVERED = "delivered"  # 2xx
     PERMANENT = "permanent"  # retrying the same request cannot help: to the DLQ now, with the reason
     REAUTHENTICATE = "reauthenticate"  # the key may have been rotated: read it again, then retry

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from email.utils import formatdate
 
-import boto3
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from adapterctl.local_stack import FakeLambdaContext
+from aws_emulator import in_process_aws
 from goshops_adapter.dead_letters import DeadLetters
 from goshops_adapter.delivery import ALREADY_DELIVERED, DEAD_LETTERED, DELIVERED, Deliverer, RetryLater, RetryPolicy
 from goshops_adapter.goshops import PostResult, Verdict, classify, parse_retry_after
@@ -132,20 +131,9 @@ def message_body(tenant: str = "acme", item: str = "8120934600121") -> str:
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # moto in-process answers AWS's own endpoints
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="first-seen",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        queue_url = sqs.create_queue(QueueName="interactions")["QueueUrl"]
-        dlq_url = sqs.create_queue(QueueName="failed-interactions")["QueueUrl"]
-        yield {"dynamodb": dynamodb, "sqs": sqs, "queue_url": queue_url, "dlq_url": dlq_url}
+def aws():
+    with in_process_aws() as aws:
+        yield aws
 
 
 def make_deliverer(aws, goshops, tenants=None) -> Deliverer:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from adapterctl.samples import shopify_delivery
+from aws_emulator import in_process_aws
 from goshops_adapter.first_seen import FirstSeenStore
 from goshops_adapter.platforms.base import Webhook, WebhookError
 from goshops_adapter.queue import InteractionQueue
@@ -40,19 +39,9 @@ class StopsBeforeRecording(FirstSeenStore):
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # moto in-process answers AWS's own endpoints
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="first-seen",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        queue_url = sqs.create_queue(QueueName="interactions")["QueueUrl"]
-        yield {"dynamodb": dynamodb, "sqs": sqs, "queue_url": queue_url}
+def aws():
+    with in_process_aws() as aws:
+        yield aws
 
 
 def receiver(aws, first_seen: type[FirstSeenStore] = FirstSeenStore) -> Receiver:

@@ -11,9 +11,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapterctl.local_stack import api_gateway_event
 from goshops_adapter.interactions import Interaction, Source, build_message
 from goshops_adapter.platforms import shopify
+
+from adapterctl.local_stack import api_gateway_event
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 PAYLOADS = EVENTS_DIR / "payloads"

@@ -13,19 +13,7 @@ import urllib3
 # to a per-test capture that is closed when that test ends.
 from goshops_adapter import observability  # noqa: F401
 from goshops_adapter.tenants import parse_tenant_config
-
-SHOPIFY_SECRET = "shpss_test_webhook_secret_0123456789"
-GOSHOPS_KEY = "gs-test-key-abcdef"
-
-
-def tenant_raw(name: str = "acme", **overrides) -> dict:
-    raw = {
-        "goshops": {"project": f"p-{name}", "api_key": f"{GOSHOPS_KEY}-{name}"},
-        "shopify": {"webhook_secret": f"{SHOPIFY_SECRET}-{name}"},
-        "options": {"item_id": "product"},
-    }
-    raw.update(overrides)
-    return raw
+from support import tenant_raw
 
 
 @pytest.fixture

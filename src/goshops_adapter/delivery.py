@@ -3,14 +3,20 @@
 Every message ends in exactly one of three ways:
 - delivered (or found already delivered: Powertools idempotency keyed on the message id, so a
   redelivered SQS message or a replay never posts twice);
-- dead-lettered now, when retrying cannot help or this was the last allowed attempt;
+- dead-lettered now, when retrying cannot help or this was the last allowed attempt, with the
+  reason (if even that send fails, the queue's redrive policy moves the message without one);
 - `RetryLater`: the caller reports a batch item failure and the message comes back after the
   backoff this module sets on its visibility timeout (honouring Retry-After).
+
+An interaction is posted twice only if Go Shops accepted it and the adapter never learned so: the
+function killed between the answer and the delivered record, or the answer lost on its way back.
+Go Shops' API has no idempotency key, so that window cannot be closed from this side.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 from dataclasses import dataclass
 
@@ -19,6 +25,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyPersistenceLayerError,
 )
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from goshops_adapter.dead_letters import DeadLetters
@@ -36,14 +43,14 @@ DEAD_LETTERED = "dead_lettered"
 DELIVERED_RECORD_SECONDS = 15 * 86400
 
 
-class RetryLater(Exception):
+class RetryLater(Exception):  # noqa: N818 - a signal to the caller, not an error
     def __init__(self, reason: str, delay_seconds: int):
         super().__init__(reason)
         self.reason = reason
         self.delay_seconds = delay_seconds
 
 
-class _Failed(Exception):
+class _Failed(Exception):  # noqa: N818 - private, named for what happened
     """Raised inside the idempotent section so Powertools forgets the attempt."""
 
     def __init__(self, result: PostResult):
@@ -60,7 +67,7 @@ class RetryPolicy:
     def delay(self, receive_count: int, retry_after: float | None = None) -> int:
         """Exponential backoff with full jitter, or what Go Shops asked for; within SQS's 12 h limit."""
         if retry_after is not None:
-            return int(min(max(retry_after, 1), 43200))
+            return min(max(math.ceil(retry_after), 1), 43200)
         ceiling = min(self.max_seconds, self.base_seconds * 2 ** max(receive_count - 1, 0))
         return max(1, int(random.uniform(ceiling / 2, ceiling)))
 
@@ -83,6 +90,9 @@ class Deliverer:
         self._policy = policy
         self._queue_url = queue_url
         self._sqs = sqs_client
+        # An attempt that another invocation holds "in progress" ends, or its record expires, within
+        # one function timeout; coming back sooner only spends an attempt.
+        self._in_progress_seconds = 0
         self._idempotency = IdempotencyConfig(
             event_key_jmespath="[tenant, id]",
             expires_after_seconds=DELIVERED_RECORD_SECONDS,
@@ -99,6 +109,7 @@ class Deliverer:
     def register_context(self, context) -> None:
         # An interrupted attempt's in-progress record then expires when the invocation would have.
         self._idempotency.register_lambda_context(context)
+        self._in_progress_seconds = math.ceil(context.get_remaining_time_in_millis() / 1000)
 
     def deliver_record(self, body: str, receipt_handle: str, receive_count: int) -> str:
         """Deliver one SQS record's message; on `RetryLater` its visibility is already set."""
@@ -113,26 +124,39 @@ class Deliverer:
             message = InteractionMessage.from_json(body)
         except MessageError as exc:
             return self._dead_letter(body, None, str(exc), status=None)
+        accepted: list[int] = []  # filled by _post once Go Shops has the interaction
         try:
-            outcome = self._post_once(message=json.loads(body))
+            outcome = self._post_once(message=json.loads(body), accepted=accepted)
         except _Failed as failed:
             result = failed.result
             if result.verdict is Verdict.PERMANENT:
                 return self._dead_letter(body, message, result.reason, status=result.status)
-            if receive_count >= self._policy.max_receive_count:
-                return self._dead_letter(body, message, f"{result.reason}; gave up after {receive_count} attempts", status=result.status)
-            raise RetryLater(result.reason, self._policy.delay(receive_count, result.retry_after)) from None
+            return self._retry(body, message, receive_count, result.reason, self._policy.delay(receive_count, result.retry_after), status=result.status)
         except UnknownTenant:
             return self._dead_letter(body, message, f"tenant {message.tenant!r} no longer exists", status=None)
         except TenantConfigError as exc:
             return self._dead_letter(body, message, f"tenant configuration is invalid: {exc}", status=None)
         except IdempotencyAlreadyInProgressError:
-            raise RetryLater("another attempt is in progress", self._policy.delay(receive_count)) from None
-        except (IdempotencyPersistenceLayerError, BotoCoreError, ClientError) as exc:
-            raise RetryLater(f"AWS unavailable ({exc.__class__.__name__})", self._policy.delay(receive_count)) from None
+            delay = max(self._policy.delay(receive_count), self._in_progress_seconds)
+            return self._retry(body, message, receive_count, "another delivery attempt was still in progress", delay)
+        except IdempotencyPersistenceLayerError as exc:
+            if accepted:
+                # Go Shops has it; only the delivered record could not be written. Posting it again
+                # would deliver it twice, so the attempt counts as delivered.
+                logger.warning("delivered, but the delivered record was not saved", extra={"interaction": message.id, "tenant": message.tenant})
+                return DELIVERED
+            return self._retry(body, message, receive_count, f"AWS unavailable ({_cause_name(exc)})", self._policy.delay(receive_count))
+        except (GetParameterError, BotoCoreError, ClientError) as exc:
+            return self._retry(body, message, receive_count, f"AWS unavailable ({_cause_name(exc)})", self._policy.delay(receive_count))
         return ALREADY_DELIVERED if outcome.get("already") else DELIVERED
 
-    def _post(self, message: dict) -> dict:
+    def _retry(self, body: str, message: InteractionMessage, receive_count: int, reason: str, delay: int, *, status: int | None = None) -> str:
+        """Retry later, unless this was the last attempt the redrive policy allows: then the DLQ, with the reason."""
+        if receive_count >= self._policy.max_receive_count:
+            return self._dead_letter(body, message, f"{reason}; gave up after {receive_count} attempts", status=status)
+        raise RetryLater(reason, delay)
+
+    def _post(self, message: dict, accepted: list[int]) -> dict:
         parsed = InteractionMessage.from_json(json.dumps(message))
         tenant = self._tenants.get(parsed.tenant)
         data = parsed.interaction.as_data()
@@ -142,6 +166,7 @@ class Deliverer:
             tenant = self._tenants.get(parsed.tenant, refresh=True)
             result = self._goshops.post_feedback(tenant.goshops.api_key, parsed.project, data)
         if result.verdict is Verdict.DELIVERED:
+            accepted.append(result.status)
             return {"status": result.status}
         raise _Failed(result)
 
@@ -170,3 +195,10 @@ class Deliverer:
 
 def _mark_already_delivered(response: dict, _record) -> dict:
     return {**response, "already": True}
+
+
+def _cause_name(exc: Exception) -> str:
+    """The error's class name (the SDK's, behind a Powertools wrapper): safe to log and attach."""
+    if isinstance(exc, (IdempotencyPersistenceLayerError, GetParameterError)):
+        exc = exc.__cause__ or exc.__context__ or exc
+    return exc.__class__.__name__

@@ -1,10 +1,10 @@
 """First-seen records: which items of an order, cart or checkout have already been queued.
 
-One record per (tenant, platform, ref) holds the set of items queued for it. Adding the webhook's
-items and reading back the set as it was before is a single conditional-free UpdateItem, so a
-webhook costs one write whether it is new, a retry of a delivery, or a cart update that repeats
-items. If queueing then fails, `release` takes the items back out, so the platform's retry is
-processed instead of being taken for a duplicate.
+One record per (tenant, platform, ref) holds the set of items queued for it. A webhook reads the
+set, queues the items it does not hold, and only then adds them: an item is never recorded before
+it is on the queue, so a function stopped half-way (or a queue that fails) leaves the items
+unrecorded and the platform's retry queues them. The price is that two copies of a webhook
+arriving at the same instant may both queue an item; the deliver side posts one message id once.
 """
 
 from __future__ import annotations
@@ -23,34 +23,29 @@ class FirstSeenStore:
     def key(tenant: str, platform: str, ref: str) -> str:
         return f"seen#{tenant}#{platform}#{ref}"
 
-    def claim(self, key: str, items: Iterable[str]) -> set[str]:
-        """Record `items` under `key`; return those that were not recorded before."""
-        wanted = set(items)
-        if not wanted:
-            return set()
-        response = self._client.update_item(
+    def seen(self, key: str) -> set[str]:
+        """The items already queued under `key`."""
+        response = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": key}},
+            ProjectionExpression="#items",
+            ExpressionAttributeNames={"#items": "items"},
+            ConsistentRead=True,  # a retry right after a success must see it
+        )
+        return set(response.get("Item", {}).get("items", {}).get("SS", ()))
+
+    def record(self, key: str, items: Iterable[str]) -> None:
+        """Add `items` (now on the queue) to what `key` has seen."""
+        queued = sorted(set(items))
+        if not queued:
+            return
+        self._client.update_item(
             TableName=self._table,
             Key={"pk": {"S": key}},
             UpdateExpression="ADD #items :items SET #expires = :expires",
             ExpressionAttributeNames={"#items": "items", "#expires": "expires_at"},
             ExpressionAttributeValues={
-                ":items": {"SS": sorted(wanted)},
+                ":items": {"SS": queued},
                 ":expires": {"N": str(int(time.time()) + self._ttl_seconds)},
             },
-            ReturnValues="ALL_OLD",  # the item as it was: UPDATED_OLD may leave out an unchanged set
-        )
-        before = set(response.get("Attributes", {}).get("items", {}).get("SS", ()))
-        return wanted - before
-
-    def release(self, key: str, items: Iterable[str]) -> None:
-        """Forget `items` under `key`, so a retry of the webhook queues them again."""
-        unqueued = sorted(set(items))
-        if not unqueued:
-            return
-        self._client.update_item(
-            TableName=self._table,
-            Key={"pk": {"S": key}},
-            UpdateExpression="DELETE #items :items",
-            ExpressionAttributeNames={"#items": "items"},
-            ExpressionAttributeValues={":items": {"SS": unqueued}},
         )

@@ -100,10 +100,11 @@ class GoShopsClient:
 
 def _network_reason(exc: Exception) -> str:
     original = getattr(exc, "reason", None) or exc
+    # Before the timeout check: urllib3 2 makes NewConnectionError a subclass of ConnectTimeoutError.
+    if isinstance(original, urllib3.exceptions.NewConnectionError):
+        return "cannot connect"
     if isinstance(original, (urllib3.exceptions.TimeoutError, TimeoutError)):
         return "timeout"
-    if isinstance(original, urllib3.exceptions.NewConnectionError):
-        return "connection refused"
     if isinstance(original, urllib3.exceptions.ProtocolError) or isinstance(exc, urllib3.exceptions.ProtocolError):
         return "connection reset"
     return exc.__class__.__name__

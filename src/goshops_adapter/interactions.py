@@ -137,4 +137,7 @@ def to_utc_iso(value: str) -> str:
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except OverflowError as exc:  # e.g. 9999-12-31T23:00:00-05:00 lies past year 9999 in UTC
+        raise ValueError("date is out of range") from exc

@@ -15,10 +15,14 @@ from goshops_adapter.first_seen import FirstSeenStore
 from goshops_adapter.interactions import InteractionMessage, Source, build_message
 from goshops_adapter.observability import logger
 from goshops_adapter.platforms import PLATFORMS
-from goshops_adapter.platforms.base import MappedWebhook, Webhook, WebhookError
+from goshops_adapter.platforms.base import MappedWebhook, Webhook, WebhookError, bad_request
 from goshops_adapter.queue import InteractionQueue
 from goshops_adapter.tenant_store import TenantStore
 from goshops_adapter.tenants import TenantConfig, TenantConfigError, UnknownTenant
+
+# Longer than any platform's ids. Past it a first-seen key or a queue message would break DynamoDB's
+# or SQS's size limits: the sender's mistake, to answer with a 400 rather than a 5xx retried forever.
+MAX_ID_LENGTH = 256
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,8 @@ class Receiver:
     def receive(self, platform_name: str, tenant_name: str, webhook: Webhook) -> Received:
         platform = self._platforms.get(platform_name)
         if platform is None:
-            raise WebhookError(404, "unknown platform", "unknown_platform")
+            # Not echoed: whatever the caller put in the path would reach the logs.
+            raise WebhookError(404, f"unknown platform; the known ones are {', '.join(sorted(self._platforms))}", "unknown_platform")
         try:
             tenant = self._tenants.get(tenant_name)
         except UnknownTenant:
@@ -61,6 +66,7 @@ class Receiver:
             tenant, mapped = fresher, platform.handle(webhook, fresher)
         if not mapped.interactions:
             return Received(mapped=mapped)
+        _check_id_lengths(mapped)
         source = Source(platform=platform_name, topic=mapped.topic, ref=mapped.ref, delivery=mapped.delivery)
         messages = [build_message(tenant.name, tenant.goshops.project, interaction, source) for interaction in mapped.interactions]
         return self._queue_new(tenant.name, platform_name, mapped, messages)
@@ -79,17 +85,27 @@ class Receiver:
     def _queue_new(self, tenant: str, platform: str, mapped: MappedWebhook, messages: list[InteractionMessage]) -> Received:
         key = FirstSeenStore.key(tenant, platform, mapped.ref)
         try:
-            new_items = self._first_seen.claim(key, (m.interaction.item for m in messages))
+            seen = self._first_seen.seen(key)
         except (BotoCoreError, ClientError) as exc:
             logger.warning("first-seen store unavailable", extra={"error": exc.__class__.__name__})
             raise WebhookError(503, "temporarily unable to accept the webhook; retry later", "store_unavailable") from None
-        fresh = [m for m in messages if m.interaction.item in new_items]
-        unqueued = self._queue.send(fresh)
-        if unqueued:
-            try:
-                self._first_seen.release(key, (m.interaction.item for m in unqueued))
-            except (BotoCoreError, ClientError):
-                # Nothing more can be done from here; the items stay marked as seen. Loud on purpose.
-                logger.exception("could not release unqueued items", extra={"ref": mapped.ref, "items": len(unqueued)})
+        fresh = [m for m in messages if m.interaction.item not in seen]
+        if self._queue.send(fresh):
+            # Nothing was recorded: the platform's retry queues every item again, and the deliver
+            # side posts each message id once, however many copies were queued.
             raise WebhookError(503, "temporarily unable to queue the interactions; retry later", "queue_unavailable")
+        try:
+            self._first_seen.record(key, (m.interaction.item for m in fresh))
+        except (BotoCoreError, ClientError) as exc:
+            # They are queued, which is what counts; a repeat of the webhook queues them again and
+            # the deliver side recognises them.
+            logger.warning("queued items not recorded as seen", extra={"error": exc.__class__.__name__, "items": len(fresh)})
         return Received(mapped=mapped, queued=len(fresh), already_queued=len(messages) - len(fresh))
+
+
+def _check_id_lengths(mapped: MappedWebhook) -> None:
+    if len(mapped.ref) > MAX_ID_LENGTH:
+        raise bad_request(f"the {mapped.ref.partition(':')[0] or 'object'} id is longer than {MAX_ID_LENGTH} characters")
+    for interaction in mapped.interactions:
+        if max(len(interaction.item), len(interaction.customer)) > MAX_ID_LENGTH:
+            raise bad_request(f"an item or customer id is longer than {MAX_ID_LENGTH} characters")

@@ -14,9 +14,9 @@ import pytest
 
 from adapterctl.local_stack import api_gateway_event
 from adapterctl.samples import PAYLOADS, shopify_delivery
-from conftest import tenant_raw
 from goshops_adapter.handlers import receive
 from goshops_adapter.interactions import anonymous_customer
+from support import tenant_raw
 
 pytestmark = pytest.mark.integration
 

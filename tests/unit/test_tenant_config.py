@@ -1,7 +1,7 @@
 import pytest
 
-from conftest import tenant_raw
 from goshops_adapter.tenants import DEFAULT_VTEX_PURCHASE_STATES, TenantConfigError, is_valid_tenant_name, parse_tenant_config
+from support import tenant_raw
 
 
 def test_a_full_config_parses():

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from datetime import UTC, datetime, timedelta
 
-from adapterctl.replay import Filters, group_counts, list_failed, replay
-from adapterctl.targets import add_target_arguments, resolve_target
+from botocore.exceptions import BotoCoreError, ClientError
 
-EVENTS = ("view", "like", "cart", "purchase")
+from adapterctl.replay import Filters, group_counts, list_failed, replay
+from adapterctl.targets import Target, TargetError, add_target_arguments, resolve_target
+from goshops_adapter.interactions import EVENTS
+from goshops_adapter.tenants import is_valid_tenant_name
 
 
 def register(subparsers) -> None:
@@ -21,7 +24,7 @@ def register(subparsers) -> None:
 
     replaying = commands.add_parser("replay", help="move failed interactions back to the interactions queue")
     add_target_arguments(replaying)
-    replaying.add_argument("--tenant")
+    replaying.add_argument("--tenant", type=tenant_name)
     replaying.add_argument("--event", choices=EVENTS)
     replaying.add_argument("--reason", help="only interactions whose reason contains this text (case-insensitive)")
     replaying.add_argument("--since", type=parse_since, help="only those that failed since: an ISO date-time, or an age such as 30m, 6h, 2d")
@@ -30,13 +33,19 @@ def register(subparsers) -> None:
     replaying.set_defaults(run=run_replay)
 
 
+def tenant_name(value: str) -> str:
+    if not is_valid_tenant_name(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a tenant name (lower-case letters, digits, '-' and '_')")
+    return value
+
+
 def positive_int(value: str) -> int:
     try:
         number = int(value)
     except ValueError:
         number = 0
     if number < 1:
-        raise_argument_error(f"expected a whole number of at least 1, got {value!r}")
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
     return number
 
 
@@ -47,24 +56,22 @@ def parse_since(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise_argument_error(f"expected an ISO date-time or an age such as 6h, got {value!r}")
+        raise argparse.ArgumentTypeError(f"expected an ISO date-time or an age such as 6h, got {value!r}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def raise_argument_error(message: str):
-    import argparse
-
-    raise argparse.ArgumentTypeError(message)
 
 
 def run_list(args) -> int:
     target = resolve_target(args)
-    items = list_failed(target.client("sqs"), target.failed_queue_url)
+    try:
+        items = list_failed(target.client("sqs"), target.failed_queue_url)
+    except (BotoCoreError, ClientError) as exc:
+        raise unreachable(target, exc) from None
     print_listing(items)
     return 0
 
 
-def print_listing(items, out=sys.stdout) -> None:
+def print_listing(items, out=None) -> None:
+    out = out or sys.stdout
     if not items:
         print("The failed-interactions queue is empty.", file=out)
         return
@@ -74,24 +81,43 @@ def print_listing(items, out=sys.stdout) -> None:
         print(f"  {count:>5}  {tenant:<16} {event:<9} {reason}", file=out)
 
 
-def progress_bar(done: int, total: int, out=sys.stderr) -> None:
-    width = 30
-    filled = int(width * done / total) if total else width
-    out.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    if done >= total:
-        out.write("\n")
-    out.flush()
+class ProgressBar:
+    def __init__(self, out=None, width: int = 30):
+        self.out = out or sys.stderr
+        self.width = width
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        filled = int(self.width * done / total) if total else self.width
+        self.out.write(f"\r  [{'#' * filled}{'.' * (self.width - filled)}] {done}/{total}")
+        self.out.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.out.write("\n")
+            self.out.flush()
 
 
 def run_replay(args) -> int:
     target = resolve_target(args)
-    sqs = target.client("sqs")
     filters = Filters(tenant=args.tenant, event=args.event, reason=args.reason, since=args.since, limit=args.limit)
-    summary = replay(sqs, target.failed_queue_url, target.interactions_queue_url, filters, dry_run=args.dry_run, progress=progress_bar)
+    progress = ProgressBar()
+    try:
+        summary = replay(target.client("sqs"), target.failed_queue_url, target.interactions_queue_url, filters, dry_run=args.dry_run, progress=progress)
+    except (BotoCoreError, ClientError) as exc:
+        raise unreachable(target, exc) from None
+    finally:
+        progress.close()
     if args.dry_run:
-        print(f"Dry run: {summary.selected} would be moved, {summary.skipped} left in place.")
+        print(f"Dry run: {summary.selected} would be moved, {summary.skipped} left in place (did not match).")
     else:
-        print(f"Replay: {summary.moved} moved, {summary.skipped} skipped, {summary.failed} failed.")
+        print(f"Replay: {summary.moved} moved, {summary.skipped} skipped (did not match), {summary.failed} failed (left in the DLQ).")
     for error in summary.errors:
         print(f"  {error}", file=sys.stderr)
-    return 1 if summary.failed else 0
+    return 1 if summary.failed or summary.errors else 0
+
+
+def unreachable(target: Target, exc: Exception) -> TargetError:
+    hint = "is `make local` still running?" if target.endpoint_url else "check your AWS credentials and --region"
+    return TargetError(f"cannot use the queues of stack {target.name!r}: {exc}; {hint}")

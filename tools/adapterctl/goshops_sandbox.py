@@ -6,18 +6,26 @@ missing, 401 when the key is missing or wrong. Events are view, like, cart, purc
 
 Control endpoints, under `/_sandbox/` (not part of Go Shops):
 - `GET received`: what was accepted; `DELETE received` forgets it.
+- `GET refused`: every request answered with an error, with its status and reason (and its
+  interaction, when the body had one); `DELETE refused` forgets them.
 - `PUT keys`: `{"project": "key", ...}` replaces the accepted keys (a key rotation).
 - `PUT faults`: a list of faults, each applied to requests while it has `count` left (no count:
   forever), with `probability` (default 1):
-  `{"status": 503}`, `{"status": 429, "retry_after": 2}`, `{"status": 400, "message": "..."}`, `{"delay": 1.5}` (then answer normally),
-  `{"reset": true}` (close the connection without an answer). `DELETE faults` clears them.
-- `PUT latency`: `{"seconds": 0.05}` added to every answer.
+  `{"status": 503}`, `{"status": 429, "retry_after": 2}`, `{"status": 400, "message": "..."}`,
+  `{"delay": 1.5}` (the request waits before Go Shops takes it; a client that gives up meanwhile
+  leaves nothing behind, otherwise it is answered normally), `{"reset": true}` (close the
+  connection without an answer). `DELETE faults` clears them.
+- `PUT latency`: `{"seconds": 0.05}` added to every answer (a client that gives up meanwhile leaves
+  nothing behind, as with `delay`).
+
+Nothing a fault answers is recorded as received: a fault is Go Shops not taking the request.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import select
 import socket
 import threading
 import time
@@ -32,6 +40,7 @@ REQUIRED_DATA = ("event", "item", "customer", "date")
 class SandboxState:
     keys: dict[str, str] = field(default_factory=dict)  # project -> accepted x-api-key
     received: list[dict] = field(default_factory=list)
+    refused: list[dict] = field(default_factory=list)  # {"status", "reason", "project", "data"}
     faults: list[dict] = field(default_factory=list)
     latency: float = 0.0
     requests: int = 0
@@ -114,42 +123,70 @@ class _Handler(BaseHTTPRequestHandler):
                 state.in_flight -= 1
 
     def _feedback(self, state: SandboxState, body: bytes) -> None:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
         fault = state.next_fault()
         if state.latency:
             time.sleep(state.latency)
+            if self._client_gone():
+                return self._gone(payload)
         if fault:
             if fault.get("reset"):
+                self._refuse(payload, None, "connection reset")
                 # An abortive close: the client sees a reset, not an answer.
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                 self.close_connection = True
                 return None
             if fault.get("delay"):
                 time.sleep(float(fault["delay"]))
+                if self._client_gone():
+                    return self._gone(payload)
             if fault.get("status"):
                 headers = {"retry-after": str(fault["retry_after"])} if "retry_after" in fault else None
-                return self._answer(int(fault["status"]), {"message": fault.get("message", "injected fault")}, headers)
+                message = fault.get("message", "injected fault")
+                return self._refuse(payload, int(fault["status"]), message, headers)
         key = self.headers.get("x-api-key", "")
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            payload = None
         project = payload.get("project") if isinstance(payload, dict) else None
         with state.lock:
             accepted = key and (state.keys.get(project) == key if project in state.keys else key in state.keys.values())
         if not accepted:
-            return self._answer(401, {"message": "x-api-key ausente o inválido"})
+            return self._refuse(payload, 401, "x-api-key ausente o inválido")
         problem = validate_feedback(payload)
         if problem:
-            return self._answer(400, {"message": problem})
+            return self._refuse(payload, 400, problem)
         with state.lock:
             state.received.append({"project": payload["project"], "data": payload["data"], "at": time.time()})
         return self._answer(200, {})
 
+    def _refuse(self, payload: object, status: int | None, reason: str, headers: dict[str, str] | None = None) -> None:
+        entry = {"status": status, "reason": reason, "at": time.time()}
+        if isinstance(payload, dict):
+            entry.update(project=payload.get("project"), data=payload.get("data"))
+        with self.server.state.lock:
+            self.server.state.refused.append(entry)
+        if status is not None:
+            self._answer(status, {"message": reason}, headers)
+
+    def _gone(self, payload: object) -> None:
+        self._refuse(payload, None, "client gave up while the request waited")
+        self.close_connection = True
+
+    def _client_gone(self) -> bool:
+        """True when the client closed its end (it timed out): readable, and reading gives nothing."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
     def do_GET(self) -> None:  # noqa: N802
         self._body()
-        if self.path == "/_sandbox/received":
-            with self.server.state.lock:
-                return self._answer(200, list(self.server.state.received))
+        state = self.server.state
+        if self.path in ("/_sandbox/received", "/_sandbox/refused"):
+            with state.lock:
+                return self._answer(200, list(state.received if self.path == "/_sandbox/received" else state.refused))
         return self._answer(404, {"message": "not found"})
 
     def do_PUT(self) -> None:  # noqa: N802
@@ -175,6 +212,8 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             if self.path == "/_sandbox/received":
                 state.received.clear()
+            elif self.path == "/_sandbox/refused":
+                state.refused.clear()
             elif self.path == "/_sandbox/faults":
                 state.faults.clear()
             else:
@@ -215,6 +254,10 @@ class GoShopsSandbox:
     def received(self) -> list[dict]:
         with self.state.lock:
             return list(self.state.received)
+
+    def refused(self) -> list[dict]:
+        with self.state.lock:
+            return list(self.state.refused)
 
     def __enter__(self) -> GoShopsSandbox:
         return self.start()

@@ -71,7 +71,7 @@ class LocalResources:
 
 def aws_client(service: str, endpoint: str):
     return boto3.session.Session().client(
-        service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="local", aws_secret_access_key="local"
+        service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="local", aws_secret_access_key="local"  # noqa: S106 - the emulator accepts any
     )
 
 
@@ -244,16 +244,20 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
-        # moto keeps its state per process, not per server: start from nothing, whatever ran before.
-        urllib3.request("POST", f"http://{host}:{port}/moto-api/reset", retries=False)
-        self.resources = create_resources(f"http://{host}:{port}", self._start_vtex_oms(), overrides=self._queue_overrides)
+        endpoint = f"http://{host}:{port}"
+        # The emulator keeps its state in this process, across servers: start from nothing, as a new
+        # account would (a second stack in one process, e.g. in tests, would find the first one's).
+        urllib3.request("POST", f"{endpoint}/moto-api/reset")
+        self.resources = create_resources(endpoint, self._start_vtex_oms(), overrides=self._queue_overrides)
         if self._external_goshops:
             self.goshops_base_url = self._external_goshops.rstrip("/")
         else:
             keys = {config["goshops"]["project"]: config["goshops"]["api_key"] for config in self.tenants.values() if "goshops" in config}
             self.sandbox = GoShopsSandbox(keys).start()
             self.goshops_base_url = self.sandbox.url
-        os.environ.update(function_environment(self.resources, self.goshops_base_url))
+        environment = function_environment(self.resources, self.goshops_base_url)
+        self._replaced_environment = {name: os.environ.get(name) for name in environment}
+        os.environ.update(environment)
         reset_handler_state()
         self._server = _WebhookServer(("127.0.0.1", self._port), _WebhookHandler)
         self._server.stack = self
@@ -276,6 +280,14 @@ class LocalStack:
         if self.vtex_oms:
             self.vtex_oms.stop()
         self._moto.stop()
+        # Put the process back as it was: anything after this (a test with its own AWS) must not
+        # find the stopped emulator's endpoint.
+        for name, value in self._replaced_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        reset_handler_state()
 
     def _start_vtex_oms(self) -> dict[str, dict]:
         """The tenants as their secrets hold them: the OMS stand-in started for those that name it."""
@@ -332,8 +344,12 @@ class LocalStack:
                 time.sleep(0.2)
                 continue
             messages = response.get("Messages", [])
-            if messages:
+            if not messages:
+                continue
+            try:
                 self.poll_once(sqs, queue_url, arn, messages)
+            except Exception:  # noqa: BLE001 - as on AWS, what was not deleted comes back; the poller carries on
+                time.sleep(0.2)
 
     def poll_once(self, sqs, queue_url: str, arn: str, messages: list[dict]) -> None:
         event = {"Records": [sqs_record(message, arn) for message in messages]}

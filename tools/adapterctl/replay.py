@@ -83,17 +83,17 @@ class Filters:
 @dataclass
 class ReplaySummary:
     moved: int = 0
-    skipped: int = 0
-    failed: int = 0
+    skipped: int = 0  # read, did not match the filters, left in place
+    failed: int = 0  # selected, could not be re-queued, left in place
     selected: int = 0  # what a dry run would move
     errors: list[str] = field(default_factory=list)
 
 
-def read_failed(sqs, dlq_url: str, *, hold_seconds: int = HOLD_SECONDS) -> Iterator[FailedInteraction]:
-    """Every message in the DLQ once, each hidden for `hold_seconds` after it is read."""
+def read_batches(sqs, dlq_url: str, *, hold_seconds: int = HOLD_SECONDS) -> Iterator[list[FailedInteraction]]:
+    """Every message in the DLQ once, a receive at a time, each hidden for `hold_seconds` once read."""
     seen: set[str] = set()
-    empty_reads = 0
-    while empty_reads < 2:  # SQS may answer empty while messages exist; a second read settles it
+    while True:
+        # A long poll (WaitTimeSeconds > 0) asks every SQS server, so an empty answer means empty.
         response = sqs.receive_message(
             QueueUrl=dlq_url,
             MaxNumberOfMessages=10,
@@ -103,10 +103,10 @@ def read_failed(sqs, dlq_url: str, *, hold_seconds: int = HOLD_SECONDS) -> Itera
             MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
         )
         fresh = [m for m in response.get("Messages", []) if m["MessageId"] not in seen]
-        empty_reads = 0 if fresh else empty_reads + 1
-        for message in fresh:
-            seen.add(message["MessageId"])
-            yield FailedInteraction.from_sqs(message)
+        if not fresh:
+            return
+        seen.update(m["MessageId"] for m in fresh)
+        yield [FailedInteraction.from_sqs(message) for message in fresh]
 
 
 def release(sqs, dlq_url: str, items: list[FailedInteraction]) -> None:
@@ -120,7 +120,7 @@ def release(sqs, dlq_url: str, items: list[FailedInteraction]) -> None:
 
 
 def list_failed(sqs, dlq_url: str) -> list[FailedInteraction]:
-    items = list(read_failed(sqs, dlq_url))
+    items = [item for batch in read_batches(sqs, dlq_url) for item in batch]
     release(sqs, dlq_url, items)
     return items
 
@@ -139,25 +139,33 @@ def replay(
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> ReplaySummary:
+    """Move what matches `filters` back to the interactions queue; reading stops at `filters.limit`."""
     summary = ReplaySummary()
     left_in_place: list[FailedInteraction] = []
     total = approximate_depth(sqs, dlq_url)
     done = 0
     try:
-        for item in read_failed(sqs, dlq_url):
-            done += 1
-            limit_reached = filters.limit is not None and summary.selected >= filters.limit
-            if limit_reached or not filters.matches(item):
-                summary.skipped += 1
-                left_in_place.append(item)
-            else:
-                summary.selected += 1
-                if dry_run:
+        for batch in read_batches(sqs, dlq_url):
+            for index, item in enumerate(batch):
+                if filters.limit is not None and summary.selected >= filters.limit:
+                    left_in_place += batch[index:]
+                    break
+                done += 1
+                if not filters.matches(item):
+                    summary.skipped += 1
                     left_in_place.append(item)
                 else:
-                    _move(sqs, dlq_url, queue_url, item, summary, left_in_place)
-            if progress:
-                progress(done, max(total, done))
+                    summary.selected += 1
+                    if dry_run:
+                        left_in_place.append(item)
+                    else:
+                        _move(sqs, dlq_url, queue_url, item, summary, left_in_place)
+                if progress:
+                    progress(done, max(total, done))
+            if filters.limit is not None and summary.selected >= filters.limit:
+                break  # the rest of the queue is not even read
+    except (BotoCoreError, ClientError) as exc:
+        summary.errors.append(f"stopped reading the DLQ ({exc.__class__.__name__}); what was not read is still there")
     finally:
         release(sqs, dlq_url, left_in_place)
     return summary

@@ -14,7 +14,9 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-LOCAL_STATE_FILE = Path(os.environ.get("ADAPTERCTL_LOCAL_STATE") or Path(__file__).resolve().parents[2] / ".local-stack.json")
+LOCAL_STATE_FILE = Path(__file__).resolve().parents[2] / ".local-stack.json"
+# Where a local stack other than `make local`'s says where it is (tests use their own).
+STATE_FILE_VARIABLE = "ADAPTERCTL_LOCAL_STATE"
 
 
 class TargetError(RuntimeError):
@@ -37,7 +39,11 @@ class Target:
     def client(self, service: str):
         if self.endpoint_url:
             return boto3.session.Session().client(
-                service, endpoint_url=self.endpoint_url, region_name=self.region or "us-east-1", aws_access_key_id="local", aws_secret_access_key="local"
+                service,
+                endpoint_url=self.endpoint_url,
+                region_name=self.region or "us-east-1",
+                aws_access_key_id="local",
+                aws_secret_access_key="local",  # noqa: S106 - the emulator accepts any
             )
         return boto3.session.Session(region_name=self.region).client(service)
 
@@ -51,23 +57,30 @@ class Target:
         return f"{self.tenant_secret_prefix}{tenant}"
 
 
-def write_local_state(target: Target, path: Path = LOCAL_STATE_FILE) -> None:
-    path.write_text(json.dumps(asdict(target), indent=2) + "\n", encoding="utf-8")
+def local_state_file() -> Path:
+    return Path(os.environ.get(STATE_FILE_VARIABLE) or LOCAL_STATE_FILE)
 
 
-def clear_local_state(path: Path = LOCAL_STATE_FILE) -> None:
-    path.unlink(missing_ok=True)
+def write_local_state(target: Target, path: Path | None = None) -> None:
+    (path or local_state_file()).write_text(json.dumps(asdict(target), indent=2) + "\n", encoding="utf-8")
+
+
+def clear_local_state(path: Path | None = None) -> None:
+    (path or local_state_file()).unlink(missing_ok=True)
 
 
 def local_target(path: Path | None = None) -> Target:
-    path = path or LOCAL_STATE_FILE  # looked up at call time, so tests can point it at a file of their own
+    path = path or local_state_file()
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise TargetError("no local stack is running: start one with `make local` in another terminal") from None
     except ValueError:
+        state = None
+    try:
+        return Target(**state)
+    except TypeError:
         raise TargetError(f"{path} is damaged: stop `make local`, delete the file and start it again") from None
-    return Target(**state)
 
 
 def stack_target(stack_name: str, region: str | None = None) -> Target:
@@ -94,7 +107,7 @@ def stack_target(stack_name: str, region: str | None = None) -> Target:
         tenant_secret_prefix=outputs["TenantSecretPrefix"],
         webhook_base_url=outputs["WebhookBaseUrl"],
         region=region or cloudformation.meta.region_name,
-        default_tenant_secret_id=default_secret if default_secret and default_secret != "none" else None,
+        default_tenant_secret_id=default_secret if default_secret and default_secret != "none" else None,  # noqa: S105 - an id, not a secret
         default_tenant=outputs.get("DefaultTenant"),
     )
 

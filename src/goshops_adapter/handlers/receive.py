@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from functools import cache
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -28,6 +29,11 @@ from goshops_adapter.queue import InteractionQueue
 from goshops_adapter.receiving import Receiver
 from goshops_adapter.settings import Settings, SettingsError, get_settings
 from goshops_adapter.tenant_store import TenantStore
+
+# Headers are not covered by the signature, so anyone can put anything in them (a name, an e-mail):
+# only values shaped like a webhook id (Shopify's are UUIDs) or a topic go into a log line.
+WEBHOOK_ID = re.compile(r"[0-9A-Fa-f-]{1,64}")
+TOPIC = re.compile(r"(?=.{1,64}$)[a-z][a-z0-9_-]*(?:[/:.][a-z0-9_-]+)+")
 
 
 @cache
@@ -52,13 +58,13 @@ def receive_webhook(platform: str, tenant: str, event: dict) -> dict:
     metrics.add_metric(name="WebhooksReceived", unit=MetricUnit.Count, value=1)
     webhook = Webhook(headers={name.lower(): value for name, value in (event.get("headers") or {}).items()}, body=raw_body(event))
     delivery = webhook.header("x-shopify-webhook-id")
-    if delivery:
+    if WEBHOOK_ID.fullmatch(delivery):
         logger.set_correlation_id(delivery)
 
     received = receiver().receive(platform, tenant, webhook)
 
     mapped = received.mapped
-    if mapped.delivery and not delivery:
+    if mapped.delivery != delivery and WEBHOOK_ID.fullmatch(mapped.delivery):
         logger.set_correlation_id(mapped.delivery)
     metrics.add_metric(name=f"Webhooks{mapped.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
     if received.queued:
@@ -70,7 +76,7 @@ def receive_webhook(platform: str, tenant: str, event: dict) -> dict:
         extra={
             "tenant": tenant,
             "platform": platform,
-            "topic": mapped.topic,
+            "topic": mapped.topic if TOPIC.fullmatch(mapped.topic) else "unrecognised",
             "outcome": mapped.outcome,
             "ref": mapped.ref,
             "queued": received.queued,
@@ -105,7 +111,10 @@ def raw_body(event: dict) -> bytes:
             return base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             raise WebhookError(400, "body is not valid base64", "malformed") from None
-    return body.encode("utf-8", "surrogateescape")
+    try:
+        return body.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate: no byte sequence it could have come from
+        raise WebhookError(400, "body is not valid UTF-8", "malformed") from None
 
 
 def http_answer(status: int, body: dict) -> dict:

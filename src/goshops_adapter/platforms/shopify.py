@@ -150,13 +150,13 @@ def _required_id(payload: dict, key: str, what: str) -> str:
 
 
 def _date(payload: dict, keys: tuple[str, ...], what: str, fallback: str = "") -> str:
-    for key, value in [(key, payload.get(key)) for key in keys] + [("X-Shopify-Triggered-At", fallback)]:
+    for name, value in [(key, payload.get(key)) for key in keys] + [("X-Shopify-Triggered-At", fallback)]:
         if isinstance(value, str) and value.strip():
             try:
                 return to_utc_iso(value)
             except ValueError as exc:
-                # The value itself stays out of the answer and the logs: it is not ours to echo.
-                raise bad_request(f"{what} {key} is not an ISO 8601 date-time") from exc
+                # Named, not quoted: the reason is logged, and the field could hold anything.
+                raise bad_request(f"{what} {name} is not an ISO 8601 date-time") from exc
     raise bad_request(f"{what} has no {' or '.join(keys)}")
 
 

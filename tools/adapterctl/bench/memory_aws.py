@@ -39,6 +39,9 @@ def tenant_secrets(tenants: dict[str, dict]) -> dict[str, str]:
 
 
 class FakeDynamoDB:
+    def get_item(self, **_kwargs) -> dict:
+        return {}  # nothing seen yet: every webhook measured is a first delivery
+
     def update_item(self, **_kwargs) -> dict:
         return {}
 

@@ -1,0 +1,287 @@
+"""Fault injection over the whole local stack: over a thousand interactions from hundreds of webhooks
+while everything that can go wrong does, then a drain, one replay, and the count.
+
+What goes wrong, on a timeline, while four stores send their webhooks:
+- Go Shops answers 5xx storms, then 429 with Retry-After, then times out and resets connections;
+  now and then it answers 400 (retrying cannot fix that);
+- one tenant's Go Shops key is rotated: 401 until the new key is put in Secrets Manager;
+- the platform delivers some webhooks twice;
+- the deliver function is killed mid-batch, three times;
+- the interactions queue is unreachable for the receive function for a few seconds.
+
+The promise checked at the end: every interaction of every webhook answered 2xx is delivered, none
+is lost, every 400 was in the DLQ with its reason, and an interaction reached Go Shops twice only
+if the function was killed between Go Shops accepting it and the delivered record being written.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+import time
+from collections import Counter
+from contextlib import redirect_stderr, redirect_stdout
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+from storefront import Platform, Storefront
+
+from adapterctl.cli import main
+from adapterctl.local import target_of
+from adapterctl.local_stack import LocalStack
+from adapterctl.targets import STATE_FILE_VARIABLE, write_local_state
+from goshops_adapter.aws import client as aws_client
+from goshops_adapter.goshops import GoShopsClient
+from log_scan import captured_output, find_leaks
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+INTERACTIONS = 1000
+TENANTS = {
+    name: {"goshops": {"project": f"{name}-project", "api_key": f"{name}-goshops-key-1"}, "shopify": {"webhook_secret": f"{name}-shopify-secret"}}
+    for name in ("north", "south", "east", "west")
+}
+ROTATED_TENANT, ROTATED_KEY = "east", "east-goshops-key-2"
+INJECTED_400 = "data.item is required (injected)"
+# Seconds: a killed batch comes back after the queue's visibility timeout; an attempt the killed
+# function left "in progress" expires after its timeout.
+VISIBILITY_TIMEOUT, DELIVER_TIMEOUT = 3, 8
+
+
+class DeliverKilled(BaseException):
+    """The deliver function's process dies: nothing after this point runs, nothing catches it."""
+
+
+class Killer:
+    """Kills a deliver invocation after its n-th post Go Shops accepted, and every post of that
+    invocation still under way; remembers what Go Shops accepted from a killed invocation (the
+    crash window: accepted, never recorded as delivered)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.invocation = 0
+        self.killed: set[int] = set()
+        self.armed_after: int | None = None
+        self.accepted_in_invocation = 0
+        self.crash_window: set[tuple[str, str, str]] = set()
+        self.unheard: Counter = Counter()  # (interaction, status) answered after the function died
+
+    def new_invocation(self) -> None:
+        with self.lock:
+            self.invocation += 1
+            self.accepted_in_invocation = 0
+
+    def arm(self, after_accepted_posts: int) -> None:
+        with self.lock:
+            self.armed_after = after_accepted_posts
+
+    def around(self, post):
+        def post_or_die(client, api_key, project, data):
+            with self.lock:
+                invocation = self.invocation
+                if invocation in self.killed:
+                    raise DeliverKilled()
+            result = post(client, api_key, project, data)
+            with self.lock:
+                if result.status == 200 and invocation not in self.killed:
+                    self.accepted_in_invocation += 1
+                    if self.armed_after is not None and self.accepted_in_invocation >= self.armed_after:
+                        self.killed.add(invocation)
+                        self.armed_after = None
+                if invocation in self.killed:
+                    key = (project, data["event"], data["item"])
+                    self.unheard[key, result.status] += 1
+                    if result.status == 200:
+                        self.crash_window.add(key)
+                    raise DeliverKilled()
+            return result
+
+        return post_or_die
+
+
+class ChaosStack(LocalStack):
+    def __init__(self, killer: Killer, **kwargs):
+        super().__init__(TENANTS, queue_overrides={"InteractionsQueue": {"VisibilityTimeout": VISIBILITY_TIMEOUT}}, **kwargs)
+        self.killer = killer
+        self.killed_invocations = 0
+        # Killed on the attempt the redrive policy allows last: the queue moves them to the DLQ on
+        # the next receive, before any function sees them, so with no reason attached.
+        self.killed_on_last_attempt = 0
+
+    def invoke_deliver(self, event: dict) -> dict:
+        self.killer.new_invocation()
+        try:
+            return super().invoke_deliver(event)
+        except DeliverKilled:
+            self.killed_invocations += 1
+            counts = [int(record["attributes"]["ApproximateReceiveCount"]) for record in event["Records"]]
+            self.killed_on_last_attempt += sum(count >= self.resources.max_receive_count for count in counts)
+            raise RuntimeError("the deliver function was killed mid-batch") from None
+
+
+class QueueOutage:
+    """SendMessageBatch (only the receive function sends batches) cannot reach SQS while on."""
+
+    def __init__(self):
+        self.on = False
+        self.refused = 0
+
+    def __call__(self, request, **_kwargs):
+        if self.on:
+            self.refused += 1
+            raise EndpointConnectionError(endpoint_url=request.url)
+
+
+def timeline(stack: ChaosStack, outage: QueueOutage, progress, stop: threading.Event) -> None:
+    """Each fault starts when that share of the webhooks has been accepted (so the run is the same on
+    a fast machine and a slow one); an outage and a key rotation last a few seconds."""
+    sandbox = stack.sandbox.state
+    bad_request = {"status": 400, "message": INJECTED_400, "probability": 0.04, "count": 25}
+
+    def go_shops(*faults: dict) -> None:
+        with sandbox.lock:
+            sandbox.faults = [bad_request, *faults]
+
+    def rotate_in_secrets_manager() -> None:
+        secret = json.loads(json.dumps(TENANTS[ROTATED_TENANT]))
+        secret["goshops"]["api_key"] = ROTATED_KEY
+        stack.client("secretsmanager").put_secret_value(SecretId=f"{stack.resources.tenant_secret_prefix}{ROTATED_TENANT}", SecretString=json.dumps(secret))
+
+    def rotate_at_go_shops() -> None:
+        with sandbox.lock:
+            sandbox.keys[TENANTS[ROTATED_TENANT]["goshops"]["project"]] = ROTATED_KEY
+        threading.Timer(5.0, rotate_in_secrets_manager).start()
+
+    def queue_outage() -> None:
+        outage.on = True
+        threading.Timer(3.0, setattr, args=(outage, "on", False)).start()
+
+    steps = [
+        (0.00, lambda: go_shops({"status": 503, "probability": 0.5}, {"status": 500, "probability": 0.2})),
+        (0.10, lambda: stack.killer.arm(3)),
+        (0.15, queue_outage),
+        (0.25, rotate_at_go_shops),
+        (0.30, lambda: go_shops({"status": 429, "retry_after": 2, "probability": 0.5})),
+        (0.45, lambda: stack.killer.arm(1)),
+        (0.55, lambda: go_shops({"delay": 1.5, "probability": 0.15}, {"reset": True, "probability": 0.25})),
+        (0.70, lambda: stack.killer.arm(5)),
+        (0.75, lambda: go_shops({"status": 502, "probability": 0.3}, {"reset": True, "probability": 0.1})),
+    ]
+    for share, step in steps:
+        while progress() < share:
+            if stop.wait(0.05):
+                return
+        step()
+
+
+def dlq_entries(stack: LocalStack) -> list[dict]:
+    entries = []
+    for message in stack.peek_failed():
+        attributes = {name: value["StringValue"] for name, value in message.get("MessageAttributes", {}).items()}
+        body = json.loads(message["Body"])
+        entries.append({"key": (body["project"], body["data"]["event"], body["data"]["item"]), "reason": attributes.get("reason", "no reason: moved by the redrive policy"), "status": attributes.get("status")})
+    return entries
+
+
+def answers(stack: LocalStack) -> Counter:
+    counted = Counter({"200": len(stack.sandbox.received())})
+    for refusal in stack.sandbox.refused():
+        counted[str(refusal["status"]) if refusal["status"] else refusal["reason"]] += 1
+    return counted
+
+
+def test_nothing_accepted_is_lost_and_nothing_is_delivered_twice_outside_a_crash(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("GOSHOPS_READ_TIMEOUT", "1.0")
+    monkeypatch.setenv("GOSHOPS_CONNECT_TIMEOUT", "0.5")
+    monkeypatch.setenv(STATE_FILE_VARIABLE, str(tmp_path / "local-stack.json"))
+    killer = Killer()
+    monkeypatch.setattr(GoShopsClient, "post_feedback", killer.around(GoShopsClient.post_feedback))
+    storefront = Storefront(TENANTS)
+    webhooks = storefront.build(INTERACTIONS)
+    started = time.monotonic()
+
+    with captured_output() as captured, ChaosStack(killer) as stack:
+        stack.resources.deliver_timeout = DELIVER_TIMEOUT
+        write_local_state(target_of(stack))
+        outage = QueueOutage()
+        aws_client("sqs").meta.events.register("before-send.sqs.SendMessageBatch", outage)
+        stop = threading.Event()
+
+        platform = Platform(stack.url, TENANTS)
+        faults = threading.Thread(target=timeline, args=(stack, outage, lambda: len(platform.sent.accepted) / len(webhooks), stop), daemon=True)
+        faults.start()
+        sent_twice = platform.deliver_all(webhooks, twice=0.1)
+        stop.set()
+        faults.join(timeout=10)
+        with stack.sandbox.state.lock:
+            stack.sandbox.state.faults = []  # Go Shops recovers
+        assert stack.wait_until_drained(120), "the interactions queue did not drain"
+        in_dlq = dlq_entries(stack)
+
+        replay_out, replay_err = io.StringIO(), io.StringIO()
+        with redirect_stdout(replay_out), redirect_stderr(replay_err):
+            replay_code = main(["dlq", "replay"])
+        assert stack.wait_until_drained(120), "the replayed interactions did not drain"
+        answered = answers(stack)
+        received = Counter((entry["project"], entry["data"]["event"], entry["data"]["item"]) for entry in stack.sandbox.received())
+        left_in_dlq = dlq_entries(stack)
+        invocations, killed, killed_last = stack.deliver_invocations, stack.killed_invocations, stack.killed_on_last_attempt
+
+    elapsed = time.monotonic() - started
+    accepted = {key for webhook in platform.sent.accepted for key in webhook.expected}
+    lost = accepted - set(received)
+    extra = set(received) - accepted
+    duplicates = {key: count for key, count in received.items() if count > 1}
+    outside_crash = {key: count for key, count in duplicates.items() if key not in killer.crash_window}
+    bad_requests = [r for r in stack.sandbox.refused() if r["status"] == 400]
+    dlq_reasons = Counter(re.sub(r"\d+ attempts", "N attempts", entry["reason"]) for entry in in_dlq)
+    replayed = re.search(r"Replay: (\d+) moved, (\d+) skipped \(did not match\), (\d+) failed", replay_out.getvalue())
+    leaks = find_leaks(
+        captured.lines + replay_out.getvalue().splitlines(),
+        secrets=[TENANTS[t]["goshops"]["api_key"] for t in TENANTS] + [TENANTS[t]["shopify"]["webhook_secret"] for t in TENANTS] + [ROTATED_KEY],
+        personal=storefront.personal_data,
+    )
+
+    with capsys.disabled():
+        print(
+            "\n".join(
+                [
+                    "",
+                    f"Fault injection over the local stack ({elapsed:.0f} s):",
+                    f"  webhooks                 {len(webhooks)} from {len(TENANTS)} stores, {sent_twice} of them delivered twice by the platform",
+                    f"  webhook answers          {dict(platform.sent.attempts)} (5xx while the queue was unreachable: {outage.refused} refused sends)",
+                    f"  interactions accepted    {len(accepted)}",
+                    f"  Go Shops answered        {dict(answered)}",
+                    f"  deliver invocations      {invocations}, killed mid-batch: {killed} (holding {killed_last} interaction(s) on their last allowed attempt)",
+                    f"  in the DLQ after drain   {len(in_dlq)}: " + "; ".join(f"{count} x {reason}" for reason, count in dlq_reasons.most_common()),
+                    f"  replayed (one run)       moved {replayed.group(1) if replayed else '?'}, skipped {replayed.group(2) if replayed else '?'}, failed {replayed.group(3) if replayed else '?'}",
+                    f"  delivered                {len(set(received) & accepted)} of {len(accepted)}",
+                    f"  lost                     {len(lost)}",
+                    f"  duplicates               {sum(count - 1 for count in duplicates.values())} "
+                    f"(in the crash window: {sum(count - 1 for key, count in duplicates.items() if key in killer.crash_window)}, outside it: {sum(count - 1 for count in outside_crash.values())})",
+                    f"  log lines scanned        {len(captured.lines)}, secrets or personal data found: {len(leaks)}",
+                ]
+            )
+        )
+
+    assert platform.sent.given_up == [], "every webhook is accepted once the outage ends"
+    assert len(accepted) >= INTERACTIONS
+    assert killed == 3
+    assert lost == set()
+    assert extra == set()
+    assert outside_crash == {}
+    assert bad_requests, "the run injected no 400"
+    assert len(bad_requests) - sum(count for (_, status), count in killer.unheard.items() if status == 400) <= len(in_dlq)
+    assert sum(entry["status"] is None for entry in in_dlq) == killed_last  # the only way in without a reason
+    dead_lettered = {entry["key"]: entry for entry in in_dlq}
+    for refusal in bad_requests:
+        key = (refusal["project"], refusal["data"]["event"], refusal["data"]["item"])
+        if key in dead_lettered:
+            assert (dead_lettered[key]["status"], dead_lettered[key]["reason"]) == ("400", f"Go Shops answered 400: {INJECTED_400}")
+        else:  # the 400 reached a function already killed: the interaction came back and was retried
+            assert killer.unheard[key, 400], key
+    assert replay_code == 0 and replayed and int(replayed.group(1)) == len(in_dlq)
+    assert left_in_dlq == []
+    assert leaks == []

@@ -1,0 +1,216 @@
+"""`adapterctl dlq list|replay` end to end: `main(argv)`, its output and exit codes, against the local
+stack (found through its state file, as `make local` writes it) and against a stack found by name
+in (moto's) CloudFormation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import socket
+import time
+
+import pytest
+import urllib3
+
+from adapterctl.cli import main
+from adapterctl.local import target_of
+from adapterctl.local_stack import LocalStack, aws_client
+from adapterctl.samples import PAYLOADS, SAMPLE_TENANT, sample_tenants, shopify_delivery
+from adapterctl.targets import STATE_FILE_VARIABLE, write_local_state
+from aws_emulator import REGION, moto_server
+
+pytestmark = pytest.mark.integration
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    # The local stack's functions run in this process and print their JSON log lines and metrics to
+    # the same stdout, as on Lambda; what the command printed is the rest.
+    return code, "".join(line for line in out.splitlines(keepends=True) if not line.startswith("{")), err
+
+
+def usage_error(capsys, *argv: str) -> str:
+    with pytest.raises(SystemExit) as exit_:
+        main(list(argv))
+    assert exit_.value.code == 2
+    return capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the local stack
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    with LocalStack(sample_tenants()) as stack:
+        state = tmp_path_factory.mktemp("adapterctl") / "local-stack.json"
+        write_local_state(target_of(stack), state)
+        stack.state_file = state
+        yield stack
+
+
+@pytest.fixture
+def local(stack, monkeypatch):
+    monkeypatch.setenv(STATE_FILE_VARIABLE, str(stack.state_file))
+    return stack
+
+
+ORDER_IDS = itertools.count(7_000_000_000_001)
+
+
+def fail_one_order(stack) -> None:
+    """Go Shops rejects a new order's two interactions with a 400: both land in the DLQ."""
+    stack.sandbox.state.faults = [{"status": 400, "count": 2, "message": "data.customer is required"}]
+    order = json.loads((PAYLOADS / "shopify" / "orders-paid.json").read_text(encoding="utf-8"))
+    order["id"] = next(ORDER_IDS)
+    signed = shopify_delivery("order", "orders/paid", json.dumps(order).encode(), secret=stack.tenants[SAMPLE_TENANT]["shopify"]["webhook_secret"])
+    assert urllib3.request("POST", stack.url + signed.path, body=signed.body, headers=signed.headers).status == 200
+    assert stack.wait_until_drained(30)
+    stack.sandbox.state.faults = []
+
+
+def test_list_replay_and_list_again(local, capsys):
+    fail_one_order(local)
+    code, out, _ = run(capsys, "dlq", "list")
+    assert code == 0
+    assert out.splitlines()[0] == "2 failed interaction(s):"
+    assert out.splitlines()[2].split(None, 3) == ["2", SAMPLE_TENANT, "purchase", "Go Shops answered 400: data.customer is required"]
+
+    code, out, _ = run(capsys, "dlq", "replay", "--dry-run")
+    assert (code, out) == (0, "Dry run: 2 would be moved, 0 left in place (did not match).\n")
+
+    before = len(local.sandbox.received())
+    code, out, err = run(capsys, "dlq", "replay", "--tenant", SAMPLE_TENANT, "--reason", "customer is required", "--since", "1h")
+    assert (code, out) == (0, "Replay: 2 moved, 0 skipped (did not match), 0 failed (left in the DLQ).\n")
+    assert "2/2" in err  # the progress bar
+    assert local.wait_until_drained(30)
+    time.sleep(0.3)
+    assert len(local.sandbox.received()) == before + 2
+
+    code, out, _ = run(capsys, "dlq", "list")
+    assert (code, out) == (0, "The failed-interactions queue is empty.\n")
+
+
+def test_replay_with_filters_that_match_nothing_leaves_everything(local, capsys):
+    fail_one_order(local)
+    code, out, _ = run(capsys, "dlq", "replay", "--event", "cart", "--limit", "5")
+    assert (code, out) == (0, "Replay: 0 moved, 2 skipped (did not match), 0 failed (left in the DLQ).\n")
+    code, out, _ = run(capsys, "dlq", "replay", "--limit", "1")
+    assert out == "Replay: 1 moved, 0 skipped (did not match), 0 failed (left in the DLQ).\n"
+    code, out, _ = run(capsys, "dlq", "replay")
+    assert out == "Replay: 1 moved, 0 skipped (did not match), 0 failed (left in the DLQ).\n"
+    assert local.wait_until_drained(30)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("dlq", "replay", "--limit", "0"), "argument --limit: expected a whole number of at least 1, got '0'"),
+        (("dlq", "replay", "--since", "yesterday"), "argument --since: expected an ISO date-time or an age such as 6h, got 'yesterday'"),
+        (("dlq", "replay", "--event", "order"), "argument --event: invalid choice: 'order'"),
+        (("dlq", "replay", "--tenant", "Acme Corp"), "argument --tenant: 'Acme Corp' is not a tenant name"),
+        (("dlq", "list", "--stack", "prod", "--local"), "argument --local: not allowed with argument --stack"),
+        (("dlq", "purge"), "argument ACTION: invalid choice: 'purge'"),
+        (("dlq",), "the following arguments are required: ACTION"),
+    ],
+)
+def test_bad_flags_say_what_is_wrong_and_exit_2(capsys, argv, message):
+    assert message in usage_error(capsys, *argv)
+
+
+def test_no_local_stack_running(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv(STATE_FILE_VARIABLE, str(tmp_path / "absent.json"))
+    assert run(capsys, "dlq", "list") == (2, "", "adapterctl: no local stack is running: start one with `make local` in another terminal\n")
+
+
+def test_a_local_stack_that_stopped(local, capsys, monkeypatch, tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    state = tmp_path / "stale.json"
+    write_local_state(dataclasses.replace(target_of(local), endpoint_url=closed), state)
+    monkeypatch.setenv(STATE_FILE_VARIABLE, str(state))
+    code, out, err = run(capsys, "dlq", "list")
+    assert (code, out) == (2, "")
+    assert err.startswith("adapterctl: cannot use the queues of stack 'local': Could not connect to the endpoint URL")
+    assert err.endswith("is `make local` still running?\n")
+
+
+def test_a_damaged_state_file(capsys, monkeypatch, tmp_path):
+    state = tmp_path / "damaged.json"
+    state.write_text('{"name": "local"}')
+    monkeypatch.setenv(STATE_FILE_VARIABLE, str(state))
+    code, _, err = run(capsys, "dlq", "replay")
+    assert code == 2
+    assert "is damaged: stop `make local`, delete the file and start it again" in err
+
+
+# ---------------------------------------------------------------- a deployed stack, by name
+
+STACK_TEMPLATE = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Resources": {
+        "FailedInteractionsQueue": {"Type": "AWS::SQS::Queue", "Properties": {"MessageRetentionPeriod": 1209600}},
+        "InteractionsQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["FailedInteractionsQueue", "Arn"]}, "maxReceiveCount": 8}},
+        },
+        "FirstSeenTable": {
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {"BillingMode": "PAY_PER_REQUEST", "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}], "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]},
+        },
+    },
+    "Outputs": {
+        "InteractionsQueueUrl": {"Value": {"Ref": "InteractionsQueue"}},
+        "FailedInteractionsQueueUrl": {"Value": {"Ref": "FailedInteractionsQueue"}},
+        "FirstSeenTableName": {"Value": {"Ref": "FirstSeenTable"}},
+        "TenantSecretPrefix": {"Value": {"Fn::Sub": "${AWS::StackName}/tenants/"}},
+        "WebhookBaseUrl": {"Value": "https://abc123.execute-api.us-east-1.amazonaws.com/webhooks/"},
+        "DefaultTenantSecretId": {"Value": "none"},
+    },
+}
+
+
+@pytest.fixture
+def deployed(monkeypatch):
+    with moto_server() as endpoint:
+        for name, value in {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        cloudformation = aws_client("cloudformation", endpoint)
+        cloudformation.create_stack(StackName="adapter-prod", TemplateBody=json.dumps(STACK_TEMPLATE))
+        cloudformation.create_stack(StackName="something-else", TemplateBody=json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}))
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in cloudformation.describe_stacks(StackName="adapter-prod")["Stacks"][0]["Outputs"]}
+        sqs = aws_client("sqs", endpoint)
+        for tenant, event in [("north", "purchase"), ("north", "purchase"), ("south", "cart")]:
+            body = json.dumps({"v": 1, "id": f"{tenant}-{event}", "tenant": tenant, "project": "p", "data": {"event": event, "item": "1", "customer": "c", "date": "2025-03-14T14:14:38Z"}, "source": {"platform": "shopify"}})
+            attributes = {"reason": "Go Shops answered 503; gave up after 8 attempts", "status": "503", "tenant": tenant, "event": event}
+            sqs.send_message(QueueUrl=outputs["FailedInteractionsQueueUrl"], MessageBody=body, MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()})
+        yield {"sqs": sqs, **outputs}
+
+
+def test_a_stack_is_found_by_name_from_its_outputs(deployed, capsys):
+    code, out, _ = run(capsys, "dlq", "list", "--stack", "adapter-prod", "--region", REGION)
+    assert code == 0
+    assert out.splitlines()[0] == "3 failed interaction(s):"
+    assert out.splitlines()[2].split(None, 3) == ["2", "north", "purchase", "Go Shops answered 503; gave up after 8 attempts"]
+
+    code, out, _ = run(capsys, "dlq", "replay", "--stack", "adapter-prod", "--tenant", "south")
+    assert (code, out) == (0, "Replay: 1 moved, 2 skipped (did not match), 0 failed (left in the DLQ).\n")
+    [moved] = deployed["sqs"].receive_message(QueueUrl=deployed["InteractionsQueueUrl"])["Messages"]
+    assert json.loads(moved["Body"])["tenant"] == "south"
+
+
+def test_a_stack_that_does_not_exist(deployed, capsys):
+    code, out, err = run(capsys, "dlq", "list", "--stack", "adapter-typo")
+    assert (code, out) == (2, "")
+    assert err.startswith("adapterctl: stack 'adapter-typo': ")
+    assert "does not exist" in err
+
+
+def test_a_stack_that_is_not_this_adapter(deployed, capsys):
+    code, _, err = run(capsys, "dlq", "replay", "--stack", "something-else")
+    assert code == 2
+    assert "has no output InteractionsQueueUrl, FailedInteractionsQueueUrl, FirstSeenTableName, TenantSecretPrefix, WebhookBaseUrl" in err

@@ -1,0 +1,95 @@
+"""The Go Shops client against the local sandbox: each kind of answer, or of silence, as a PostResult.
+
+The sandbox follows the documented contract (200 / 400 missing field / 401 bad key) and
+misbehaves on command; a closed port stands in for Go Shops being unreachable.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from adapterctl.goshops_sandbox import GoShopsSandbox
+from goshops_adapter.goshops import GoShopsClient, Verdict
+
+pytestmark = pytest.mark.integration
+
+DATA = {"event": "purchase", "item": "8120934600121", "customer": "7305521846412", "date": "2025-03-14T14:14:38Z"}
+
+
+@pytest.fixture
+def sandbox():
+    with GoShopsSandbox({"p-1": "key-1"}) as sandbox:
+        yield sandbox
+
+
+def client(url: str, read_timeout: float = 2.0) -> GoShopsClient:
+    return GoShopsClient(url, connect_timeout=1.0, read_timeout=read_timeout)
+
+
+def test_accepted(sandbox):
+    result = client(sandbox.url).post_feedback("key-1", "p-1", DATA)
+    assert (result.status, result.verdict) == (200, Verdict.DELIVERED)
+    assert [entry["data"] for entry in sandbox.received()] == [DATA]
+
+
+def test_missing_field_is_a_400_with_go_shops_reason(sandbox):
+    result = client(sandbox.url).post_feedback("key-1", "p-1", {**DATA, "customer": ""})
+    assert (result.status, result.verdict, result.reason) == (400, Verdict.PERMANENT, "Go Shops answered 400: data.customer is required")
+
+
+def test_wrong_key_is_a_401(sandbox):
+    result = client(sandbox.url).post_feedback("key-0", "p-1", DATA)
+    assert (result.status, result.verdict) == (401, Verdict.REAUTHENTICATE)
+    assert sandbox.received() == []
+
+
+def test_throttled_with_retry_after(sandbox):
+    sandbox.state.faults = [{"status": 429, "retry_after": 3, "count": 1}]
+    result = client(sandbox.url).post_feedback("key-1", "p-1", DATA)
+    assert (result.status, result.verdict, result.retry_after) == (429, Verdict.RETRY, 3.0)
+
+
+def test_server_error(sandbox):
+    sandbox.state.faults = [{"status": 503, "message": "maintenance", "count": 1}]
+    result = client(sandbox.url).post_feedback("key-1", "p-1", DATA)
+    assert (result.status, result.verdict, result.reason) == (503, Verdict.RETRY, "Go Shops answered 503: maintenance")
+    assert [entry["status"] for entry in sandbox.refused()] == [503]
+
+
+def test_connection_reset(sandbox):
+    sandbox.state.faults = [{"reset": True, "count": 1}]
+    result = client(sandbox.url).post_feedback("key-1", "p-1", DATA)
+    assert (result.status, result.verdict, result.reason) == (None, Verdict.RETRY, "no answer from Go Shops (connection reset)")
+    assert sandbox.received() == []
+
+
+@pytest.mark.parametrize("slowness", ["delay fault", "latency"])
+def test_a_timeout_leaves_nothing_behind_in_go_shops(sandbox, slowness):
+    if slowness == "latency":
+        sandbox.state.latency = 1.0
+    else:
+        sandbox.state.faults = [{"delay": 1.0, "count": 1}]
+    result = client(sandbox.url, read_timeout=0.3).post_feedback("key-1", "p-1", DATA)
+    assert (result.status, result.verdict, result.reason) == (None, Verdict.RETRY, "no answer from Go Shops (timeout)")
+    deadline = time.monotonic() + 5
+    while not sandbox.refused() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [entry["reason"] for entry in sandbox.refused()] == ["client gave up while the request waited"]
+    assert sandbox.received() == []
+
+
+def test_a_slow_answer_within_the_timeout_is_delivered(sandbox):
+    sandbox.state.faults = [{"delay": 0.2, "count": 1}]
+    assert client(sandbox.url, read_timeout=2.0).post_feedback("key-1", "p-1", DATA).status == 200
+    assert len(sandbox.received()) == 1
+
+
+def test_nothing_listening():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = client(f"http://127.0.0.1:{port}").post_feedback("key-1", "p-1", DATA)
+    assert (result.status, result.verdict, result.reason) == (None, Verdict.RETRY, "no answer from Go Shops (cannot connect)")

@@ -1,0 +1,318 @@
+"""What each Go Shops answer means for an interaction, and the retry policy around it.
+
+`goshops.classify` decides delivered / permanent / re-authenticate / retry; `Deliverer` turns that
+into delivered, DLQ (with reason and status) or retry-later (with a backoff honouring Retry-After).
+AWS is moto in-process here; Go Shops is a scripted double, so each case states exactly what Go
+Shops answered.
+"""
+
+from __future__ import annotations
+
+from email.utils import formatdate
+
+import pytest
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import ClientError
+
+from adapterctl.local_stack import FakeLambdaContext
+from aws_emulator import in_process_aws
+from goshops_adapter.dead_letters import DeadLetters
+from goshops_adapter.delivery import ALREADY_DELIVERED, DEAD_LETTERED, DELIVERED, Deliverer, RetryLater, RetryPolicy
+from goshops_adapter.goshops import PostResult, Verdict, classify, parse_retry_after
+from goshops_adapter.interactions import Interaction, Source, build_message
+from goshops_adapter.tenants import UnknownTenant, parse_tenant_config
+
+MAX_RECEIVES = 8
+
+
+# ---------------------------------------------------------------- classification
+
+
+@pytest.mark.parametrize("status", [200, 201, 202, 204])
+def test_2xx_is_delivered(status):
+    assert classify(status) is Verdict.DELIVERED
+
+
+@pytest.mark.parametrize("status", [400, 413, 422])
+def test_a_request_go_shops_calls_wrong_is_permanent(status):
+    assert classify(status) is Verdict.PERMANENT
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_key_is_read_again(status):
+    assert classify(status) is Verdict.REAUTHENTICATE
+
+
+@pytest.mark.parametrize("status", [None, 302, 404, 408, 409, 429, 500, 502, 503, 504])
+def test_outages_timeouts_and_throttling_are_retried(status):
+    assert classify(status) is Verdict.RETRY
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("7", 7.0), (" 120 ", 120.0), ("0", 0.0), ("", None), (None, None), ("soon", None), ("-5", None), ("1.5", None)],
+)
+def test_retry_after_in_seconds(header, seconds):
+    assert parse_retry_after(header) == seconds
+
+
+def test_retry_after_as_an_http_date():
+    now = 1_700_000_000.0
+    assert parse_retry_after(formatdate(now + 30, usegmt=True), now=now) == pytest.approx(30.0)
+    assert parse_retry_after(formatdate(now - 30, usegmt=True), now=now) == 0.0
+
+
+# ---------------------------------------------------------------- retry policy
+
+
+@pytest.mark.parametrize(("retry_after", "delay"), [(7, 7), (0, 1), (0.2, 1), (1.5, 2), (10**9, 43200)])
+def test_retry_after_is_honoured_within_the_visibility_limit(retry_after, delay):
+    assert RetryPolicy(10, 900, MAX_RECEIVES).delay(3, retry_after) == delay
+
+
+def test_backoff_doubles_with_each_attempt_and_stops_at_the_ceiling():
+    policy = RetryPolicy(base_seconds=10, max_seconds=900, max_receive_count=MAX_RECEIVES)
+    for receive_count, ceiling in [(1, 10), (2, 20), (3, 40), (4, 80), (7, 640), (8, 900), (20, 900)]:
+        delays = {policy.delay(receive_count) for _ in range(200)}
+        assert min(delays) >= max(1, ceiling // 2)
+        assert max(delays) <= ceiling
+
+
+# ---------------------------------------------------------------- the deliverer
+
+
+class ScriptedGoShops:
+    """Answers each post with the next scripted result; remembers every post."""
+
+    def __init__(self, *results: PostResult, during_post=None):
+        self.results = list(results)
+        self.posts: list[tuple[str, str, dict]] = []
+        self.during_post = during_post
+
+    def post_feedback(self, api_key: str, project: str, data: dict) -> PostResult:
+        self.posts.append((api_key, project, data))
+        if self.during_post:
+            self.during_post()
+        return self.results.pop(0)
+
+
+class Tenants:
+    """The tenant secret as Secrets Manager holds it; `refresh` reads are counted."""
+
+    def __init__(self, api_key: str = "key-1"):
+        self.secret = {"goshops": {"project": "p-1", "api_key": api_key}, "shopify": {"webhook_secret": "s"}}
+        self.cached = parse_tenant_config("acme", self.secret)
+        self.refreshes = 0
+        self.unavailable = False
+
+    def get(self, tenant: str, *, refresh: bool = False):
+        if self.unavailable:
+            raise GetParameterError("Secrets Manager did not answer")
+        if tenant != "acme":
+            raise UnknownTenant(tenant)
+        if refresh:
+            self.refreshes += 1
+            self.cached = parse_tenant_config("acme", self.secret)
+        return self.cached
+
+
+def ok() -> PostResult:
+    return PostResult(status=200, reason="Go Shops answered 200")
+
+
+def answer(status: int | None, reason: str = "", retry_after: float | None = None) -> PostResult:
+    return PostResult(status=status, reason=reason or f"Go Shops answered {status}", retry_after=retry_after)
+
+
+def message_body(tenant: str = "acme", item: str = "8120934600121") -> str:
+    source = Source(platform="shopify", topic="orders/paid", ref="order:1001", delivery="d-1")
+    return build_message(tenant, "p-1", Interaction("purchase", item, "7305521846412", "2025-03-14T14:14:38Z"), source).to_json()
+
+
+@pytest.fixture
+def aws():
+    with in_process_aws() as aws:
+        yield aws
+
+
+def make_deliverer(aws, goshops, tenants=None) -> Deliverer:
+    deliverer = Deliverer(
+        tenants=tenants or Tenants(),
+        goshops=goshops,
+        dead_letters=DeadLetters(aws["dlq_url"], aws["sqs"]),
+        persistence_store=DynamoDBPersistenceLayer(table_name="first-seen", key_attr="pk", expiry_attr="expires_at", boto3_client=aws["dynamodb"]),
+        policy=RetryPolicy(base_seconds=10, max_seconds=900, max_receive_count=MAX_RECEIVES),
+        queue_url=aws["queue_url"],
+        sqs_client=aws["sqs"],
+    )
+    deliverer.register_context(FakeLambdaContext("deliver", 30))
+    return deliverer
+
+
+def dead_letters(aws) -> list[dict]:
+    messages = aws["sqs"].receive_message(QueueUrl=aws["dlq_url"], MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get("Messages", [])
+    return [{"body": m["Body"], **{name: value["StringValue"] for name, value in m.get("MessageAttributes", {}).items()}} for m in messages]
+
+
+def test_2xx_delivers_once_however_often_the_message_comes_back(aws):
+    goshops = ScriptedGoShops(ok())
+    deliverer = make_deliverer(aws, goshops)
+    assert deliverer.deliver(message_body(), 1) == DELIVERED
+    assert deliverer.deliver(message_body(), 1) == ALREADY_DELIVERED
+    assert deliverer.deliver(message_body(), 5) == ALREADY_DELIVERED
+    assert [(key, project, data["item"]) for key, project, data in goshops.posts] == [("key-1", "p-1", "8120934600121")]
+
+
+def test_400_goes_to_the_dlq_at_once_with_reason_and_status(aws):
+    goshops = ScriptedGoShops(answer(400, "Go Shops answered 400: data.customer is required"))
+    assert make_deliverer(aws, goshops).deliver(message_body(), 1) == DEAD_LETTERED
+    [entry] = dead_letters(aws)
+    assert entry["body"] == message_body()
+    assert entry["reason"] == "Go Shops answered 400: data.customer is required"
+    assert (entry["status"], entry["tenant"], entry["event"]) == ("400", "acme", "purchase")
+    assert len(goshops.posts) == 1
+
+
+def test_a_dead_lettered_interaction_is_delivered_when_replayed(aws):
+    goshops = ScriptedGoShops(answer(400), ok())
+    deliverer = make_deliverer(aws, goshops)
+    assert deliverer.deliver(message_body(), 1) == DEAD_LETTERED
+    assert deliverer.deliver(message_body(), 1) == DELIVERED  # the replay: nothing remembered it as delivered
+    assert len(goshops.posts) == 2
+
+
+def test_401_reads_the_key_again_and_posts_once_more_with_it(aws):
+    tenants = Tenants("old-key")
+    goshops = ScriptedGoShops(answer(401), ok())
+    tenants.secret["goshops"]["api_key"] = "rotated-key"  # rotated in Secrets Manager, still cached
+    assert make_deliverer(aws, goshops, tenants).deliver(message_body(), 1) == DELIVERED
+    assert [key for key, _, _ in goshops.posts] == ["old-key", "rotated-key"]
+    assert tenants.refreshes == 1
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_key_still_refused_after_reading_it_again_is_retried_later(aws, status):
+    tenants = Tenants()
+    goshops = ScriptedGoShops(answer(status), answer(status))
+    with pytest.raises(RetryLater) as retry:
+        make_deliverer(aws, goshops, tenants).deliver(message_body(), 2)
+    assert str(status) in retry.value.reason
+    assert 10 <= retry.value.delay_seconds <= 20
+    assert tenants.refreshes == 1
+    assert dead_letters(aws) == []
+
+
+def test_429_is_retried_after_what_retry_after_says(aws):
+    with pytest.raises(RetryLater) as retry:
+        make_deliverer(aws, ScriptedGoShops(answer(429, retry_after=7))).deliver(message_body(), 1)
+    assert retry.value.delay_seconds == 7
+
+
+@pytest.mark.parametrize(
+    "result",
+    [answer(500), answer(503), answer(408), answer(404), answer(None, "no answer from Go Shops (timeout)"), answer(None, "no answer from Go Shops (connection reset)")],
+)
+def test_outages_are_retried_with_backoff(aws, result):
+    with pytest.raises(RetryLater) as retry:
+        make_deliverer(aws, ScriptedGoShops(result)).deliver(message_body(), 3)
+    assert retry.value.reason == result.reason
+    assert 20 <= retry.value.delay_seconds <= 40
+    assert dead_letters(aws) == []
+
+
+def test_the_last_allowed_attempt_goes_to_the_dlq_with_the_last_reason(aws):
+    result = answer(None, "no answer from Go Shops (timeout)")
+    assert make_deliverer(aws, ScriptedGoShops(result)).deliver(message_body(), MAX_RECEIVES) == DEAD_LETTERED
+    [entry] = dead_letters(aws)
+    assert entry["reason"] == f"no answer from Go Shops (timeout); gave up after {MAX_RECEIVES} attempts"
+    assert entry["status"] == "none"
+
+
+def test_an_attempt_in_progress_elsewhere_is_awaited_for_a_function_timeout(aws):
+    retries: list[RetryLater] = []
+    body = message_body()
+
+    def same_message_meanwhile():
+        try:
+            deliverer.deliver(body, 1)
+        except RetryLater as retry:
+            retries.append(retry)
+
+    deliverer = make_deliverer(aws, ScriptedGoShops(ok(), during_post=same_message_meanwhile))
+    assert deliverer.deliver(body, 1) == DELIVERED
+    [retry] = retries
+    assert retry.reason == "another delivery attempt was still in progress"
+    assert 30 <= retry.delay_seconds <= 31
+
+
+def test_an_attempt_in_progress_elsewhere_on_the_last_receive_goes_to_the_dlq_with_why(aws):
+    outcomes: list[str] = []
+    body = message_body()
+    deliverer = make_deliverer(aws, ScriptedGoShops(ok(), during_post=lambda: outcomes.append(deliverer.deliver(body, MAX_RECEIVES))))
+    assert deliverer.deliver(body, 1) == DELIVERED
+    assert outcomes == [DEAD_LETTERED]
+    [entry] = dead_letters(aws)
+    assert entry["reason"].startswith("another delivery attempt was still in progress; gave up")
+
+
+def test_an_unreadable_message_goes_to_the_dlq_without_a_post(aws):
+    goshops = ScriptedGoShops()
+    assert make_deliverer(aws, goshops).deliver('{"v": 1, "id": "x"}', 1) == DEAD_LETTERED
+    assert make_deliverer(aws, goshops).deliver("not json", 1) == DEAD_LETTERED
+    assert [entry["reason"] for entry in dead_letters(aws)] == ["malformed interaction message: KeyError", "malformed interaction message: JSONDecodeError"]
+    assert goshops.posts == []
+
+
+def test_a_message_for_a_tenant_that_no_longer_exists_goes_to_the_dlq(aws):
+    goshops = ScriptedGoShops()
+    assert make_deliverer(aws, goshops).deliver(message_body(tenant="gone"), 1) == DEAD_LETTERED
+    [entry] = dead_letters(aws)
+    assert entry["reason"] == "tenant 'gone' no longer exists"
+    assert goshops.posts == []
+
+
+def test_secrets_manager_unavailable_is_retried(aws):
+    tenants = Tenants()
+    tenants.unavailable = True
+    with pytest.raises(RetryLater) as retry:
+        make_deliverer(aws, ScriptedGoShops(), tenants).deliver(message_body(), 1)
+    assert retry.value.reason.startswith("AWS unavailable")
+
+
+def test_a_post_go_shops_accepted_is_not_repeated_when_its_record_cannot_be_saved(aws):
+    def refuse_record_updates(**_kwargs):
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "UpdateItem")
+
+    aws["dynamodb"].meta.events.register("before-call.dynamodb.UpdateItem", refuse_record_updates)
+    goshops = ScriptedGoShops(ok())
+    assert make_deliverer(aws, goshops).deliver(message_body(), 1) == DELIVERED
+    assert len(goshops.posts) == 1
+
+
+def test_a_retried_message_stays_hidden_for_the_backoff(aws):
+    sqs = aws["sqs"]
+    sqs.send_message(QueueUrl=aws["queue_url"], MessageBody=message_body())
+    [message] = sqs.receive_message(QueueUrl=aws["queue_url"], VisibilityTimeout=30)["Messages"]
+    visibility: list[int] = []
+    sqs.meta.events.register("before-parameter-build.sqs.ChangeMessageVisibility", lambda params, **_: visibility.append(params["VisibilityTimeout"]))
+    with pytest.raises(RetryLater):
+        make_deliverer(aws, ScriptedGoShops(answer(429, retry_after=5))).deliver_record(message["Body"], message["ReceiptHandle"], 1)
+    assert visibility == [5]
+
+
+def test_the_dead_letter_send_failing_leaves_the_message_to_the_queue(aws):
+    def refuse_send(**_kwargs):
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "SendMessage")
+
+    aws["sqs"].meta.events.register("before-call.sqs.SendMessage", refuse_send)
+    with pytest.raises(ClientError):  # not swallowed: the queue retries it, the redrive policy catches it
+        make_deliverer(aws, ScriptedGoShops(answer(400))).deliver(message_body(), 1)
+
+
+def test_a_long_reason_is_cut_to_what_an_attribute_should_carry(aws):
+    DeadLetters(aws["dlq_url"], aws["sqs"]).put(message_body(), reason="x" * 1000, status=503, tenant="acme", event="purchase")
+    [entry] = dead_letters(aws)
+    assert entry["reason"] == "x" * 256
+    assert entry["status"] == "503"
+    assert entry["failed_at"].endswith("Z")

@@ -1,0 +1,147 @@
+"""The receive side's promise: a webhook answered 2xx has every interaction on the queue, and a
+webhook that was not answered 2xx is retried by the platform and then queues what it carries.
+
+Items are recorded as seen only once they are queued, so a queue outage, or the function stopping
+between queueing and recording, cannot turn the platform's retry into a 200 with nothing queued.
+AWS is moto in-process; the platform is a signed Shopify delivery.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from adapterctl.samples import shopify_delivery
+from aws_emulator import in_process_aws
+from goshops_adapter.first_seen import FirstSeenStore
+from goshops_adapter.platforms.base import Webhook, WebhookError
+from goshops_adapter.queue import InteractionQueue
+from goshops_adapter.receiving import MAX_ID_LENGTH, Receiver
+from goshops_adapter.tenants import parse_tenant_config
+
+SECRET = "acme-shopify-secret"
+
+
+class Tenants:
+    def get(self, tenant: str, *, refresh: bool = False):
+        return parse_tenant_config(tenant, {"goshops": {"project": "p-1", "api_key": "k"}, "shopify": {"webhook_secret": SECRET}})
+
+
+class FunctionStopped(BaseException):
+    """The function ends here (timeout, crash): nothing after this line runs, no handler catches it."""
+
+
+class StopsBeforeRecording(FirstSeenStore):
+    def record(self, key, items) -> None:
+        raise FunctionStopped()
+
+
+@pytest.fixture
+def aws():
+    with in_process_aws() as aws:
+        yield aws
+
+
+def receiver(aws, first_seen: type[FirstSeenStore] = FirstSeenStore) -> Receiver:
+    return Receiver(Tenants(), first_seen("first-seen", 90, aws["dynamodb"]), InteractionQueue(aws["queue_url"], aws["sqs"]))
+
+
+def order(order_id: int, products: list[int]) -> Webhook:
+    body = json.dumps(
+        {
+            "id": order_id,
+            "processed_at": "2025-03-14T10:14:38-04:00",
+            "customer": {"id": 7305521846412},
+            "line_items": [{"product_id": product, "variant_id": product + 1, "quantity": 1} for product in products],
+        }
+    ).encode()
+    delivery = shopify_delivery("order", "orders/paid", body, secret=SECRET, tenant="acme", webhook_id=f"w-{order_id}")
+    return Webhook(headers=delivery.headers, body=delivery.body)
+
+
+def queued_items(aws) -> list[str]:
+    items = []
+    while True:
+        messages = aws["sqs"].receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10, VisibilityTimeout=600).get("Messages", [])
+        if not messages:
+            return sorted(items)
+        items += [json.loads(m["Body"])["data"]["item"] for m in messages]
+
+
+def fail(operation: str):
+    def refuse(**_kwargs):
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "unreachable"}}, operation)
+
+    return refuse
+
+
+def test_a_repeated_webhook_queues_nothing_more(aws):
+    assert receiver(aws).receive("shopify", "acme", order(1, [11, 12])).queued == 2
+    again = receiver(aws).receive("shopify", "acme", order(1, [11, 12]))
+    assert (again.queued, again.already_queued) == (0, 2)
+    assert queued_items(aws) == ["11", "12"]
+
+
+def test_queue_unreachable_answers_5xx_and_the_retry_queues_everything(aws):
+    refuse = fail("SendMessageBatch")
+    aws["sqs"].meta.events.register("before-call.sqs.SendMessageBatch", refuse)
+    with pytest.raises(WebhookError) as error:
+        receiver(aws).receive("shopify", "acme", order(2, [21, 22, 23]))
+    assert error.value.status == 503
+    aws["sqs"].meta.events.unregister("before-call.sqs.SendMessageBatch", refuse)
+    assert receiver(aws).receive("shopify", "acme", order(2, [21, 22, 23])).queued == 3
+    assert queued_items(aws) == ["21", "22", "23"]
+
+
+def test_the_function_stopping_after_queueing_loses_nothing(aws):
+    store = FirstSeenStore("first-seen", 90, aws["dynamodb"])
+    with pytest.raises(FunctionStopped):
+        receiver(aws, StopsBeforeRecording).receive("shopify", "acme", order(3, [31, 32]))
+    assert store.seen(FirstSeenStore.key("acme", "shopify", "order:3")) == set()
+    # The platform saw no answer and retries: the items are queued again (the deliver side posts
+    # each message id once), and are now recorded.
+    assert receiver(aws).receive("shopify", "acme", order(3, [31, 32])).queued == 2
+    assert queued_items(aws) == ["31", "31", "32", "32"]
+    assert store.seen(FirstSeenStore.key("acme", "shopify", "order:3")) == {"31", "32"}
+
+
+def test_the_function_stopping_while_queueing_loses_nothing(aws):
+    def stop(**_kwargs):
+        raise FunctionStopped()
+
+    aws["sqs"].meta.events.register("before-call.sqs.SendMessageBatch", stop)
+    with pytest.raises(FunctionStopped):
+        receiver(aws).receive("shopify", "acme", order(4, [41]))
+    aws["sqs"].meta.events.unregister("before-call.sqs.SendMessageBatch", stop)
+    assert receiver(aws).receive("shopify", "acme", order(4, [41])).queued == 1
+    assert queued_items(aws) == ["41"]
+
+
+def test_queued_but_not_recorded_still_answers_2xx(aws):
+    aws["dynamodb"].meta.events.register("before-call.dynamodb.UpdateItem", fail("UpdateItem"))
+    assert receiver(aws).receive("shopify", "acme", order(5, [51, 52])).queued == 2
+    assert queued_items(aws) == ["51", "52"]
+
+
+def test_first_seen_store_unreachable_answers_5xx_and_queues_nothing(aws):
+    aws["dynamodb"].meta.events.register("before-call.dynamodb.GetItem", fail("GetItem"))
+    with pytest.raises(WebhookError) as error:
+        receiver(aws).receive("shopify", "acme", order(6, [61]))
+    assert error.value.status == 503
+    assert queued_items(aws) == []
+
+
+@pytest.mark.parametrize(
+    ("order_id", "products", "reason"),
+    [
+        (int("9" * (MAX_ID_LENGTH + 1)), [71], "the order id is longer than 256 characters"),
+        (7, [int("7" * (MAX_ID_LENGTH + 1))], "an item or customer id is longer than 256 characters"),
+    ],
+)
+def test_ids_longer_than_any_platform_uses_are_a_400_not_an_outage(aws, order_id, products, reason):
+    with pytest.raises(WebhookError) as error:
+        receiver(aws).receive("shopify", "acme", order(order_id, products))
+    assert (error.value.status, error.value.reason) == (400, reason)
+    assert queued_items(aws) == []

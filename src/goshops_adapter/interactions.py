@@ -11,6 +11,10 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii
+
+# json.dumps' own quoting of a string (ASCII-only output, as json.dumps produces by default).
+_quote = encode_basestring_ascii
 
 MESSAGE_VERSION = 1
 EVENTS = ("view", "like", "cart", "purchase")
@@ -51,21 +55,16 @@ class InteractionMessage:
     version: int = field(default=MESSAGE_VERSION)
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "v": self.version,
-                "id": self.id,
-                "tenant": self.tenant,
-                "project": self.project,
-                "data": self.interaction.as_data(),
-                "source": {
-                    "platform": self.source.platform,
-                    "topic": self.source.topic,
-                    "ref": self.source.ref,
-                    "delivery": self.source.delivery,
-                },
-            },
-            separators=(",", ":"),
+        """The same text as `json.dumps(message, separators=(",", ":"))`, built from the encoder's own
+        string quoting: every field is a string, and this runs once per interaction on the webhook's
+        hot path, where the general encoder costs about four times as much."""
+        interaction, source = self.interaction, self.source
+        return (
+            f'{{"v":{self.version:d},"id":{_quote(self.id)},"tenant":{_quote(self.tenant)},"project":{_quote(self.project)},'
+            f'"data":{{"event":{_quote(interaction.event)},"item":{_quote(interaction.item)},'
+            f'"customer":{_quote(interaction.customer)},"date":{_quote(interaction.date)}}},'
+            f'"source":{{"platform":{_quote(source.platform)},"topic":{_quote(source.topic)},'
+            f'"ref":{_quote(source.ref)},"delivery":{_quote(source.delivery)}}}}}'
         )
 
     @classmethod

@@ -67,3 +67,21 @@ def test_ids_are_deterministic_and_distinguish_what_matters():
 def test_malformed_messages_raise_message_error(body):
     with pytest.raises(MessageError):
         InteractionMessage.from_json(body)
+
+
+def test_message_text_is_exactly_what_json_dumps_writes():
+    message = build_message(
+        "tienda-ñ", "p-\"1\"", Interaction("cart", "sku/ü\\1", "anon-\u2603", "2025-03-14T14:14:38Z"), Source("vtex", "invoiced", "order:1-01", "1-01/invoiced")
+    )
+    expected = json.dumps(
+        {
+            "v": 1,
+            "id": message.id,
+            "tenant": message.tenant,
+            "project": message.project,
+            "data": message.interaction.as_data(),
+            "source": {"platform": "vtex", "topic": "invoiced", "ref": "order:1-01", "delivery": "1-01/invoiced"},
+        },
+        separators=(",", ":"),
+    )
+    assert message.to_json() == expected

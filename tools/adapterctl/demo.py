@@ -82,7 +82,7 @@ class Demo:
             sqs = stack.client("sqs")
             failed = list_failed(sqs, stack.resources.failed_queue_url)
             self.say("   The failed-interactions queue (DLQ) now holds, with the reason Go Shops gave:")
-            print_listing(failed, out=self.out)
+            print_listing(failed, out=self.out, indent="   ")
 
             self.say("\n5. Go Shops is fixed; an operator replays the DLQ (`adapterctl dlq replay`):")
             stack.sandbox.state.faults = []

@@ -70,15 +70,15 @@ def run_list(args) -> int:
     return 0
 
 
-def print_listing(items, out=None) -> None:
+def print_listing(items, out=None, indent: str = "") -> None:
     out = out or sys.stdout
     if not items:
-        print("The failed-interactions queue is empty.", file=out)
+        print(f"{indent}The failed-interactions queue is empty.", file=out)
         return
-    print(f"{len(items)} failed interaction(s):", file=out)
-    print(f"  {'count':>5}  {'tenant':<16} {'event':<9} reason", file=out)
+    print(f"{indent}{len(items)} failed interaction(s):", file=out)
+    print(f"{indent}  {'count':>5}  {'tenant':<16} {'event':<9} reason", file=out)
     for (tenant, event, reason), count in group_counts(items):
-        print(f"  {count:>5}  {tenant:<16} {event:<9} {reason}", file=out)
+        print(f"{indent}  {count:>5}  {tenant:<16} {event:<9} {reason}", file=out)
 
 
 class ProgressBar:

@@ -30,7 +30,9 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from adapterctl.loopback import LoopbackServer
 
 EVENTS = ("view", "like", "cart", "purchase")
 REQUIRED_DATA = ("event", "item", "customer", "date")
@@ -85,7 +87,6 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body leave in separate writes; without TCP_NODELAY the body waits for the
     # client's delayed ACK, adding ~40 ms to every answer on a kept-alive connection.
     disable_nagle_algorithm = True
-    server: _SandboxServer
 
     def log_message(self, *_args) -> None:  # quiet: tests and the demo print what matters
         pass
@@ -221,35 +222,15 @@ class _Handler(BaseHTTPRequestHandler):
         return self._answer(200, {})
 
 
-class _SandboxServer(ThreadingHTTPServer):
-    daemon_threads = True
-    state: SandboxState
-
-
-class GoShopsSandbox:
+class GoShopsSandbox(LoopbackServer):
     """The sandbox on a loopback port of its own; `state` is inspectable directly by in-process tests."""
 
-    def __init__(self, keys: dict[str, str] | None = None, host: str = "127.0.0.1", port: int = 0):
-        self._server = _SandboxServer((host, port), _Handler)
-        self._server.state = SandboxState(keys=dict(keys or {}))
-        self._thread = threading.Thread(target=self._server.serve_forever, name="goshops-sandbox", daemon=True)
+    def __init__(self, keys: dict[str, str] | None = None, port: int = 0):
+        super().__init__(_Handler, SandboxState(keys=dict(keys or {})), name="goshops-sandbox", port=port)
 
     @property
     def state(self) -> SandboxState:
-        return self._server.state
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> GoShopsSandbox:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return self.server_state
 
     def received(self) -> list[dict]:
         with self.state.lock:

@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import json
 import socket
-import sys
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from adapterctl import goshops_sandbox
 from adapterctl.goshops_sandbox import SandboxState
+from adapterctl.loopback import LoopbackServer
 
 ORDER_PREFIX = "/api/oms/pvt/orders/"
 # What a tenant's vtex.base_url says to be served by this stand-in in the local stack.
@@ -48,7 +46,7 @@ class OmsState(SandboxState):
 
 
 class _Handler(goshops_sandbox._Handler):  # its JSON answers, body reading and quiet logging
-    server: _OmsServer
+
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming; the OMS takes no POST here
         self._body()
@@ -112,31 +110,17 @@ class _Handler(goshops_sandbox._Handler):  # its JSON answers, body reading and 
         return self._answer(200, {})
 
 
-class _OmsServer(ThreadingHTTPServer):
-    daemon_threads = True
-    state: OmsState
+class VtexOmsStandIn(LoopbackServer):
+    """The stand-in on a loopback port of its own; `state` is inspectable directly by in-process tests."""
 
-    def handle_error(self, request, client_address) -> None:
-        # A client that stopped waiting (its timeout) has closed the connection a slow answer goes to.
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)
-
-
-class VtexOmsStandIn(goshops_sandbox.GoShopsSandbox):
-    """The stand-in on a loopback port of its own; `state` is inspectable directly by in-process tests.
-
-    Started, stopped and addressed as the Go Shops sandbox is.
-    """
-
-    def __init__(self, keys: dict[str, str] | None = None, orders: list[dict] | None = None, host: str = "127.0.0.1", port: int = 0):
-        self._server = _OmsServer((host, port), _Handler)
-        self._server.state = OmsState(keys=dict(keys or {}))
-        self._server.state.add_orders(list(orders or []))
-        self._thread = threading.Thread(target=self._server.serve_forever, name="vtex-oms", daemon=True)
+    def __init__(self, keys: dict[str, str] | None = None, orders: list[dict] | None = None, port: int = 0):
+        state = OmsState(keys=dict(keys or {}))
+        state.add_orders(list(orders or []))
+        super().__init__(_Handler, state, name="vtex-oms", port=port)
 
     @property
     def state(self) -> OmsState:
-        return self._server.state
+        return self.server_state
 
     def reads(self, order_id: str | None = None) -> list[int | None]:
         """The statuses answered to order reads (None: the connection was reset), oldest first."""

@@ -110,8 +110,9 @@ def parse_tenant_config(name: str, raw: Any) -> TenantConfig:
     if vtex_raw is not None:
         account = _text(vtex_raw, "account", "vtex", problems)
         states = vtex_raw.get("purchase_states", DEFAULT_VTEX_PURCHASE_STATES)
-        if not isinstance(states, (list, tuple)) or not all(isinstance(s, str) and s for s in states):
-            problems.append("vtex.purchase_states must be a list of state names")
+        if not isinstance(states, (list, tuple)) or not states or not all(isinstance(s, str) and s for s in states):
+            # An empty list would silently turn every order hook into "ignored".
+            problems.append("vtex.purchase_states must be a non-empty list of state names")
             states = DEFAULT_VTEX_PURCHASE_STATES
         base_url = _text(vtex_raw, "base_url", "vtex", problems, required=False)
         vtex = VtexConfig(

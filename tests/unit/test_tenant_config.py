@@ -47,3 +47,11 @@ def test_secrets_never_appear_in_repr():
 @pytest.mark.parametrize(("name", "valid"), [("acme", True), ("store-1_eu", True), ("Acme", False), ("", False), ("../x", False), ("a" * 64, False), ("-a", False)])
 def test_tenant_names(name, valid):
     assert is_valid_tenant_name(name) is valid
+
+
+@pytest.mark.parametrize("states", [[], "invoiced", [""], [1]])
+def test_vtex_purchase_states_must_name_at_least_one_state(states):
+    raw = tenant_raw(vtex={"account": "shop", "app_key": "k", "app_token": "t", "hook_token": "h", "purchase_states": states})
+    with pytest.raises(TenantConfigError) as raised:
+        parse_tenant_config("acme", raw)
+    assert "vtex.purchase_states must be a non-empty list of state names" in str(raised.value)

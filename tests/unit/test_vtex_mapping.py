@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapterctl.samples import PAYLOADS
+from goshops_adapter import vtex_oms
 from goshops_adapter.interactions import anonymous_customer
 from goshops_adapter.platforms import PLATFORMS, vtex
 from goshops_adapter.platforms.base import ACKNOWLEDGED, IGNORED, MAPPED, Webhook, WebhookError
@@ -226,7 +227,7 @@ def test_purchases_are_distinct_and_only_of_lines_the_customer_chose(lines, item
 
 
 def test_the_ping_is_acknowledged_and_reads_no_order(monkeypatch):
-    monkeypatch.setattr(vtex.vtex_oms, "get_order", _no_oms_call)
+    monkeypatch.setattr(vtex_oms, "get_order", _no_oms_call)
     result = vtex.handle(hook({"hookConfig": "ping"}), tenant())
     assert result.outcome == ACKNOWLEDGED and result.interactions == ()
 
@@ -276,7 +277,7 @@ def test_only_order_id_and_state_are_required():
 
 @pytest.mark.parametrize("state", ["order-created", "payment-pending", "window-to-cancel", "handling", "invoice", "cancel", "canceled"])
 def test_a_state_outside_the_purchase_list_is_ignored_without_reading_the_order(monkeypatch, state):
-    monkeypatch.setattr(vtex.vtex_oms, "get_order", _no_oms_call)
+    monkeypatch.setattr(vtex_oms, "get_order", _no_oms_call)
     result = vtex.handle(hook({"OrderId": "1490151540390-01", "State": state}), tenant())
     assert (result.outcome, result.topic, result.interactions) == (IGNORED, state, ())
 
@@ -289,7 +290,7 @@ def test_each_default_purchase_state_reads_the_order_and_maps_it(monkeypatch, st
         reads.append((order_id, timeout, deadline))
         return ORDER_A
 
-    monkeypatch.setattr(vtex.vtex_oms, "get_order", get_order)
+    monkeypatch.setattr(vtex_oms, "get_order", get_order)
     result = vtex.handle(hook({"OrderId": "1490151540390-01", "State": state}), tenant())
     assert [i.item for i in result.interactions] == ["12", "27"]
     settings = get_settings()
@@ -297,7 +298,7 @@ def test_each_default_purchase_state_reads_the_order_and_maps_it(monkeypatch, st
 
 
 def test_a_tenant_chooses_its_own_purchase_states(monkeypatch):
-    monkeypatch.setattr(vtex.vtex_oms, "get_order", lambda *_a, **_k: ORDER_A)
+    monkeypatch.setattr(vtex_oms, "get_order", lambda *_a, **_k: ORDER_A)
     invoiced_only = tenant(purchase_states=["invoiced"])
     assert vtex.handle(hook({"OrderId": "1490151540390-01", "State": "payment-approved"}), invoiced_only).outcome == IGNORED
     assert vtex.handle(hook({"OrderId": "1490151540390-01", "State": "invoiced"}), invoiced_only).outcome == MAPPED

@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from goshops_adapter import vtex_oms
 from goshops_adapter.interactions import Interaction, anonymous_customer, to_utc_iso
 from goshops_adapter.platforms.base import (
     ACKNOWLEDGED,
@@ -93,6 +92,9 @@ def handle(webhook: Webhook, tenant: TenantConfig) -> MappedWebhook:
         return MappedWebhook(
             topic=notification.state, delivery=notification.delivery, outcome=IGNORED, ref=f"order:{notification.order_id}"
         )
+    # Imported here: a deployment with only Shopify stores never loads the OMS client at cold start.
+    from goshops_adapter import vtex_oms
+
     settings = get_settings()
     order = vtex_oms.get_order(vtex, notification.order_id, timeout=settings.oms_timeout_seconds, deadline=settings.oms_deadline_seconds)
     return map_order(notification, order, tenant)

@@ -31,6 +31,7 @@ import boto3
 import urllib3
 
 from adapterctl.goshops_sandbox import GoShopsSandbox
+from adapterctl.jsonfile import read_json_object
 from adapterctl.template import Resolver, load_template
 from adapterctl.vtex_oms import VtexOmsStandIn, uses_local_oms, with_oms_url
 
@@ -429,14 +430,10 @@ def load_tenants_file(path: str | Path) -> dict[str, dict]:
     """A TENANTS_FILE: a JSON object, tenant name -> tenant config. Raises ValueError with a reason."""
     from goshops_adapter.tenants import TenantConfigError, is_valid_tenant_name, parse_tenant_config
 
-    try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValueError(f"cannot read tenants file {path}: {exc.strerror}") from exc
-    except ValueError as exc:
-        raise ValueError(f"tenants file {path} is not valid JSON: {exc}") from exc
-    if not isinstance(raw, dict) or not raw:
-        raise ValueError(f"tenants file {path} must be a JSON object of tenant name -> tenant config")
+    what = "a JSON object of tenant name -> tenant config"
+    raw = read_json_object(path, what)
+    if not raw:
+        raise ValueError(f"{path} must hold {what}, with at least one tenant")
     for name, config in raw.items():
         if not is_valid_tenant_name(name):
             raise ValueError(f"tenant name {name!r} must be lower-case letters, digits, '-' or '_'")

@@ -13,8 +13,8 @@ import json
 import secrets
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
+from adapterctl.jsonfile import read_json_object
 from adapterctl.targets import add_target_arguments, resolve_target
 from adapterctl.tenant_secrets import CommandError, TenantSecrets, check_tenant_name, is_secret_field, mask, masked, reports_errors
 from goshops_adapter.tenants import ITEM_ID_CHOICES
@@ -137,14 +137,9 @@ def _get(raw: dict, path: str):
 
 def _read_file(path: str) -> dict:
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+        return read_json_object(path, "one tenant config: a JSON object with goshops, shopify, vtex, options")
     except ValueError as exc:
-        raise CommandError(f"{path} is not valid JSON: {exc}") from None
-    if not isinstance(raw, dict):
-        raise CommandError(f"{path} must hold one tenant config: a JSON object with goshops, shopify, vtex, options")
-    return raw
+        raise CommandError(str(exc)) from None
 
 
 def _merge(base: dict, changes: dict) -> dict:

@@ -253,3 +253,16 @@ def test_no_credential_or_customer_data_reaches_a_log_line(stack):
     profile = SAMPLE_A["clientProfileData"]
     for value in [*SECRETS, "not-the-hook-token-4711", profile["email"], profile["firstName"], profile["phone"], SAMPLE_A["shippingData"]["address"]["street"]]:
         assert value not in logged
+
+
+def test_a_notification_s_log_lines_carry_its_order_state_and_change_as_correlation_id(stack):
+    order_id, customer, _ = new_order(stack)
+    written = io.StringIO()
+    previous = logger.registered_handler.setStream(written)
+    try:
+        post(stack, hook(order_id, "invoiced", CurrentChange="2025-03-14T14:15:00.1234567Z"))
+        received_by(stack, customer)
+    finally:
+        logger.registered_handler.setStream(previous)
+    accepted = [json.loads(line) for line in written.getvalue().splitlines() if '"webhook accepted"' in line]
+    assert [line["correlation_id"] for line in accepted] == [f"{order_id}/invoiced/2025-03-14T14:15:00.1234567Z"]

@@ -34,6 +34,8 @@ from goshops_adapter.tenant_store import TenantStore
 # only values shaped like a webhook id (Shopify's are UUIDs) or a topic go into a log line.
 WEBHOOK_ID = re.compile(r"[0-9A-Fa-f-]{1,64}")
 TOPIC = re.compile(r"(?=.{1,64}$)[a-z][a-z0-9_-]*(?:[/:.][a-z0-9_-]+)+")
+# A delivery id the platform module built from a verified body (VTEX: order/state/change time).
+VERIFIED_DELIVERY = re.compile(r"[\w.:/+-]{1,160}")
 
 
 @cache
@@ -57,14 +59,14 @@ def receive_webhook(platform: str, tenant: str, event: dict) -> dict:
         metrics.add_dimension("platform", platform)
     metrics.add_metric(name="WebhooksReceived", unit=MetricUnit.Count, value=1)
     webhook = Webhook(headers={name.lower(): value for name, value in (event.get("headers") or {}).items()}, body=raw_body(event))
-    delivery = webhook.header("x-shopify-webhook-id")
+    delivery = webhook.header("x-shopify-webhook-id").strip()  # as the Shopify module reads it
     if WEBHOOK_ID.fullmatch(delivery):
         logger.set_correlation_id(delivery)
 
     received = receiver().receive(platform, tenant, webhook)
 
     mapped = received.mapped
-    if mapped.delivery != delivery and WEBHOOK_ID.fullmatch(mapped.delivery):
+    if mapped.delivery != delivery and VERIFIED_DELIVERY.fullmatch(mapped.delivery):
         logger.set_correlation_id(mapped.delivery)
     metrics.add_metric(name=f"Webhooks{mapped.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
     if received.queued:

@@ -15,7 +15,6 @@ Go Shops' API has no idempotency key, so that window cannot be closed from this 
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from dataclasses import dataclass
@@ -100,7 +99,7 @@ class Deliverer:
             response_hook=_mark_already_delivered,
         )
         self._post_once = idempotent_function(
-            data_keyword_argument="message",
+            data_keyword_argument="key",
             persistence_store=persistence_store,
             config=self._idempotency,
             key_prefix="delivered",
@@ -126,7 +125,9 @@ class Deliverer:
             return self._dead_letter(body, None, str(exc), status=None)
         accepted: list[int] = []  # filled by _post once Go Shops has the interaction
         try:
-            outcome = self._post_once(message=json.loads(body), accepted=accepted)
+            # The record is keyed on what identifies the interaction; the parsed message rides along
+            # so the body is read once per delivery.
+            outcome = self._post_once(key={"tenant": message.tenant, "id": message.id}, message=message, accepted=accepted)
         except _Failed as failed:
             result = failed.result
             if result.verdict is Verdict.PERMANENT:
@@ -156,15 +157,15 @@ class Deliverer:
             return self._dead_letter(body, message, f"{reason}; gave up after {receive_count} attempts", status=status)
         raise RetryLater(reason, delay)
 
-    def _post(self, message: dict, accepted: list[int]) -> dict:
-        parsed = InteractionMessage.from_json(json.dumps(message))
-        tenant = self._tenants.get(parsed.tenant)
-        data = parsed.interaction.as_data()
-        result = self._goshops.post_feedback(tenant.goshops.api_key, parsed.project, data)
+    def _post(self, key: dict, message: InteractionMessage, accepted: list[int]) -> dict:
+        """Post once; `key` is only for Powertools, which records the attempt under it."""
+        tenant = self._tenants.get(message.tenant)
+        data = message.interaction.as_data()
+        result = self._goshops.post_feedback(tenant.goshops.api_key, message.project, data)
         if result.verdict is Verdict.REAUTHENTICATE:
             # The key may have been rotated since it was cached: read it again and try once more.
-            tenant = self._tenants.get(parsed.tenant, refresh=True)
-            result = self._goshops.post_feedback(tenant.goshops.api_key, parsed.project, data)
+            tenant = self._tenants.get(message.tenant, refresh=True)
+            result = self._goshops.post_feedback(tenant.goshops.api_key, message.project, data)
         if result.verdict is Verdict.DELIVERED:
             accepted.append(result.status)
             return {"status": result.status}

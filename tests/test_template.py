@@ -95,12 +95,12 @@ def test_functions_use_their_own_scoped_roles():
         assert function["Properties"]["Role"] == {"Fn::GetAtt": [f"{name}Role", "Arn"]}
 
 
-def test_receive_can_only_read_and_write_first_seen_and_send_to_the_queue():
+def test_receive_can_only_claim_first_seen_items_and_send_to_the_queue():
     actions = set()
     for role, statement in _statements():
         if role == "ReceiveFunctionRole":
             actions |= set(statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
-    assert actions == {"logs:CreateLogStream", "logs:PutLogEvents", "secretsmanager:GetSecretValue", "dynamodb:GetItem", "dynamodb:UpdateItem", "sqs:SendMessage"}
+    assert actions == {"logs:CreateLogStream", "logs:PutLogEvents", "secretsmanager:GetSecretValue", "dynamodb:UpdateItem", "sqs:SendMessage"}
 
 
 def test_alarms_watch_the_dlq_the_oldest_interaction_and_deliver_errors():

@@ -1,16 +1,30 @@
-"""First-seen records: which items of an order, cart or checkout have already been queued.
+"""First-seen records: which items of an order, cart or checkout have already been claimed for the queue.
 
-One record per (tenant, platform, ref) holds the set of items queued for it. A webhook reads the
-set, queues the items it does not hold, and only then adds them: an item is never recorded before
-it is on the queue, so a function stopped half-way (or a queue that fails) leaves the items
-unrecorded and the platform's retry queues them. The price is that two copies of a webhook
-arriving at the same instant may both queue an item; the deliver side posts one message id once.
+One record per (tenant, platform, ref) holds the set of items claimed for it, and a marker per
+delivery that claimed some. A webhook claims its items in one write (an UpdateItem that returns the
+record as it was before):
+
+- items the record did not hold are new: this delivery queues them;
+- if the record already holds this delivery's marker, the delivery ran before and may have stopped
+  (or failed to queue) after its claim: it queues every item again, and the deliver side posts each
+  interaction id once, however many copies are queued.
+
+A delivery is known by a digest of its verified body: the platforms retry with the original body
+(Shopify documents it), so a retry is recognised without trusting an unsigned header. An item is
+thus claimed before it is queued, yet a webhook that does not end in a 2xx loses nothing on its
+retry; and a write the SDK retries after a lost answer finds its own marker and queues everything.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Iterable
+from collections.abc import Collection
+
+
+def delivery_marker(body: bytes) -> str:
+    """The attribute that marks a claim by the delivery with this body."""
+    return "delivery#" + hashlib.sha256(body).hexdigest()[:32]
 
 
 class FirstSeenStore:
@@ -23,29 +37,26 @@ class FirstSeenStore:
     def key(tenant: str, platform: str, ref: str) -> str:
         return f"seen#{tenant}#{platform}#{ref}"
 
-    def seen(self, key: str) -> set[str]:
-        """The items already queued under `key`."""
-        response = self._client.get_item(
+    def claim(self, key: str, marker: str, items: Collection[str]) -> set[str]:
+        """Claim `items` under `key` for the delivery `marker`; return the items this delivery is to queue."""
+        if not items:
+            return set()
+        now = int(time.time())
+        response = self._client.update_item(
             TableName=self._table,
             Key={"pk": {"S": key}},
-            ProjectionExpression="#items",
-            ExpressionAttributeNames={"#items": "items"},
-            ConsistentRead=True,  # a retry right after a success must see it
-        )
-        return set(response.get("Item", {}).get("items", {}).get("SS", ()))
-
-    def record(self, key: str, items: Iterable[str]) -> None:
-        """Add `items` (now on the queue) to what `key` has seen."""
-        queued = sorted(set(items))
-        if not queued:
-            return
-        self._client.update_item(
-            TableName=self._table,
-            Key={"pk": {"S": key}},
-            UpdateExpression="ADD #items :items SET #expires = :expires",
-            ExpressionAttributeNames={"#items": "items", "#expires": "expires_at"},
+            UpdateExpression="ADD #items :items SET #delivery = if_not_exists(#delivery, :now), #expires = :expires",
+            ExpressionAttributeNames={"#items": "items", "#delivery": marker, "#expires": "expires_at"},
             ExpressionAttributeValues={
-                ":items": {"SS": queued},
-                ":expires": {"N": str(int(time.time()) + self._ttl_seconds)},
+                ":items": {"SS": sorted(set(items))},
+                ":now": {"N": str(now)},
+                ":expires": {"N": str(now + self._ttl_seconds)},
             },
+            # The record before this write: what others claimed, and whether this delivery ran before.
+            # (Returned values cost no capacity.)
+            ReturnValues="ALL_OLD",
         )
+        before = response.get("Attributes") or {}
+        if marker in before:
+            return set(items)
+        return set(items).difference(before.get("items", {}).get("SS", ()))

@@ -11,7 +11,7 @@ from types import ModuleType
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from goshops_adapter.first_seen import FirstSeenStore
+from goshops_adapter.first_seen import FirstSeenStore, delivery_marker
 from goshops_adapter.interactions import InteractionMessage, Source, build_message
 from goshops_adapter.observability import logger
 from goshops_adapter.platforms import PLATFORMS
@@ -69,7 +69,7 @@ class Receiver:
         _check_id_lengths(mapped)
         source = Source(platform=platform_name, topic=mapped.topic, ref=mapped.ref, delivery=mapped.delivery)
         messages = [build_message(tenant.name, tenant.goshops.project, interaction, source) for interaction in mapped.interactions]
-        return self._queue_new(tenant.name, platform_name, mapped, messages)
+        return self._queue_new(tenant.name, platform_name, webhook, mapped, messages)
 
     def _rotated(self, tenant: TenantConfig, platform_name: str) -> TenantConfig | None:
         """The tenant's config as it is now, if its secrets for the platform changed since it was cached:
@@ -82,24 +82,18 @@ class Receiver:
             return None
         return fresher
 
-    def _queue_new(self, tenant: str, platform: str, mapped: MappedWebhook, messages: list[InteractionMessage]) -> Received:
+    def _queue_new(self, tenant: str, platform: str, webhook: Webhook, mapped: MappedWebhook, messages: list[InteractionMessage]) -> Received:
         key = FirstSeenStore.key(tenant, platform, mapped.ref)
         try:
-            seen = self._first_seen.seen(key)
+            to_queue = self._first_seen.claim(key, delivery_marker(webhook.body), [m.interaction.item for m in messages])
         except (BotoCoreError, ClientError) as exc:
             logger.warning("first-seen store unavailable", extra={"error": exc.__class__.__name__})
             raise WebhookError(503, "temporarily unable to accept the webhook; retry later", "store_unavailable") from None
-        fresh = [m for m in messages if m.interaction.item not in seen]
+        fresh = [m for m in messages if m.interaction.item in to_queue]
         if self._queue.send(fresh):
-            # Nothing was recorded: the platform's retry queues every item again, and the deliver
-            # side posts each message id once, however many copies were queued.
+            # The platform retries this delivery with the same body: its claim is recognised and every
+            # item is queued again; the deliver side posts each message id once.
             raise WebhookError(503, "temporarily unable to queue the interactions; retry later", "queue_unavailable")
-        try:
-            self._first_seen.record(key, (m.interaction.item for m in fresh))
-        except (BotoCoreError, ClientError) as exc:
-            # They are queued, which is what counts; a repeat of the webhook queues them again and
-            # the deliver side recognises them.
-            logger.warning("queued items not recorded as seen", extra={"error": exc.__class__.__name__, "items": len(fresh)})
         return Received(mapped=mapped, queued=len(fresh), already_queued=len(messages) - len(fresh))
 
 

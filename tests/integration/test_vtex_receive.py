@@ -156,8 +156,10 @@ def test_a_state_outside_the_purchase_list_is_200_and_reads_no_order(stack, stat
 def test_each_purchase_state_sends_the_purchases_once_whichever_comes_first(stack, first_state):
     order_id, customer, _ = new_order(stack)
     assert post(stack, hook(order_id, first_state)) == (200, {"status": "mapped", "topic": first_state, "queued": 2, "already_queued": 0})
-    for state in ("payment-approved", "ready-for-handling", "invoiced", first_state):  # the other states, and a repeat
+    for state in {"payment-approved", "ready-for-handling", "invoiced"} - {first_state}:
         assert post(stack, hook(order_id, state))[1] == {"status": "mapped", "topic": state, "queued": 0, "already_queued": 2}
+    # The same hook again is taken for a retry and queued again; the deliver side posts each id once.
+    assert post(stack, hook(order_id, first_state))[1] == {"status": "mapped", "topic": first_state, "queued": 2, "already_queued": 0}
     assert received_by(stack, customer) == purchases("12", "27")
 
 

@@ -1,8 +1,9 @@
 """The receive side's promise: a webhook answered 2xx has every interaction on the queue, and a
 webhook that was not answered 2xx is retried by the platform and then queues what it carries.
 
-Items are recorded as seen only once they are queued, so a queue outage, or the function stopping
-between queueing and recording, cannot turn the platform's retry into a 200 with nothing queued.
+Items are claimed in one write before they are queued, with a marker for the delivery: a retry of
+the same delivery (same body) queues every item again, so a queue outage, or the function stopping
+between the claim and the queue, cannot turn the platform's retry into a 200 with nothing queued.
 AWS is moto in-process; the platform is a signed Shopify delivery.
 """
 
@@ -15,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from adapterctl.samples import shopify_delivery
 from aws_emulator import in_process_aws
-from goshops_adapter.first_seen import FirstSeenStore
+from goshops_adapter.first_seen import FirstSeenStore, delivery_marker
 from goshops_adapter.platforms.base import Webhook, WebhookError
 from goshops_adapter.queue import InteractionQueue
 from goshops_adapter.receiving import MAX_ID_LENGTH, Receiver
@@ -33,8 +34,9 @@ class FunctionStopped(BaseException):
     """The function ends here (timeout, crash): nothing after this line runs, no handler catches it."""
 
 
-class StopsBeforeRecording(FirstSeenStore):
-    def record(self, key, items) -> None:
+class StopsAfterClaiming(FirstSeenStore):
+    def claim(self, key, marker, items):
+        super().claim(key, marker, items)
         raise FunctionStopped()
 
 
@@ -48,11 +50,12 @@ def receiver(aws, first_seen: type[FirstSeenStore] = FirstSeenStore) -> Receiver
     return Receiver(Tenants(), first_seen("first-seen", 90, aws["dynamodb"]), InteractionQueue(aws["queue_url"], aws["sqs"]))
 
 
-def order(order_id: int, products: list[int]) -> Webhook:
+def order(order_id: int, products: list[int], note: str = "") -> Webhook:
     body = json.dumps(
         {
             "id": order_id,
             "processed_at": "2025-03-14T10:14:38-04:00",
+            "note": note,
             "customer": {"id": 7305521846412},
             "line_items": [{"product_id": product, "variant_id": product + 1, "quantity": 1} for product in products],
         }
@@ -77,11 +80,19 @@ def fail(operation: str):
     return refuse
 
 
-def test_a_repeated_webhook_queues_nothing_more(aws):
+def test_another_webhook_with_the_same_items_queues_nothing_more(aws):
     assert receiver(aws).receive("shopify", "acme", order(1, [11, 12])).queued == 2
-    again = receiver(aws).receive("shopify", "acme", order(1, [11, 12]))
-    assert (again.queued, again.already_queued) == (0, 2)
+    updated = receiver(aws).receive("shopify", "acme", order(1, [11, 12], note="gift wrap"))
+    assert (updated.queued, updated.already_queued) == (0, 2)
     assert queued_items(aws) == ["11", "12"]
+
+
+def test_the_same_delivery_again_is_queued_again_under_the_same_ids(aws):
+    # A repeat of a delivery cannot be told from a retry after a stop between claim and queue.
+    receiver(aws).receive("shopify", "acme", order(1, [11, 12]))
+    again = receiver(aws).receive("shopify", "acme", order(1, [11, 12]))
+    assert (again.queued, again.already_queued) == (2, 0)
+    assert queued_items(aws) == ["11", "11", "12", "12"]
 
 
 def test_queue_unreachable_answers_5xx_and_the_retry_queues_everything(aws):
@@ -95,16 +106,14 @@ def test_queue_unreachable_answers_5xx_and_the_retry_queues_everything(aws):
     assert queued_items(aws) == ["21", "22", "23"]
 
 
-def test_the_function_stopping_after_queueing_loses_nothing(aws):
-    store = FirstSeenStore("first-seen", 90, aws["dynamodb"])
+def test_the_function_stopping_after_its_claim_loses_nothing(aws):
     with pytest.raises(FunctionStopped):
-        receiver(aws, StopsBeforeRecording).receive("shopify", "acme", order(3, [31, 32]))
-    assert store.seen(FirstSeenStore.key("acme", "shopify", "order:3")) == set()
-    # The platform saw no answer and retries: the items are queued again (the deliver side posts
-    # each message id once), and are now recorded.
+        receiver(aws, StopsAfterClaiming).receive("shopify", "acme", order(3, [31, 32]))
+    # Meanwhile another webhook of the order finds the items claimed, and leaves them to the retry.
+    assert receiver(aws).receive("shopify", "acme", order(3, [31, 32], note="paid")).queued == 0
+    # The platform saw no answer and retries the delivery: its claim is recognised.
     assert receiver(aws).receive("shopify", "acme", order(3, [31, 32])).queued == 2
-    assert queued_items(aws) == ["31", "31", "32", "32"]
-    assert store.seen(FirstSeenStore.key("acme", "shopify", "order:3")) == {"31", "32"}
+    assert queued_items(aws) == ["31", "32"]
 
 
 def test_the_function_stopping_while_queueing_loses_nothing(aws):
@@ -119,14 +128,18 @@ def test_the_function_stopping_while_queueing_loses_nothing(aws):
     assert queued_items(aws) == ["41"]
 
 
-def test_queued_but_not_recorded_still_answers_2xx(aws):
-    aws["dynamodb"].meta.events.register("before-call.dynamodb.UpdateItem", fail("UpdateItem"))
-    assert receiver(aws).receive("shopify", "acme", order(5, [51, 52])).queued == 2
-    assert queued_items(aws) == ["51", "52"]
+def test_a_claim_written_twice_by_one_delivery_gives_all_its_items_both_times(aws):
+    # What the SDK does when a write's answer is lost: it sends the same write again.
+    store = FirstSeenStore("first-seen", 90, aws["dynamodb"])
+    key = FirstSeenStore.key("acme", "shopify", "order:5")
+    assert store.claim(key, delivery_marker(b"first"), ["51", "52"]) == {"51", "52"}
+    assert store.claim(key, delivery_marker(b"first"), ["51", "52"]) == {"51", "52"}
+    assert store.claim(key, delivery_marker(b"second"), ["51", "52", "53"]) == {"53"}
+    assert store.claim(key, delivery_marker(b"third"), []) == set()
 
 
 def test_first_seen_store_unreachable_answers_5xx_and_queues_nothing(aws):
-    aws["dynamodb"].meta.events.register("before-call.dynamodb.GetItem", fail("GetItem"))
+    aws["dynamodb"].meta.events.register("before-call.dynamodb.UpdateItem", fail("UpdateItem"))
     with pytest.raises(WebhookError) as error:
         receiver(aws).receive("shopify", "acme", order(6, [61]))
     assert error.value.status == 503

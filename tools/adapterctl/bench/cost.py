@@ -3,13 +3,12 @@
 List prices, us-east-1, on-demand, free tiers left out (AWS pricing pages when this was written):
 API Gateway HTTP API $1.00 per million requests; Lambda arm64 $0.20 per million requests and
 $0.0000133334 per GB-second; SQS standard $0.40 per million requests (each 64 KiB of a request is
-one); DynamoDB on-demand $0.625 per million write request units (1 KB each) and $0.125 per million
-read request units (a consistent read of up to 4 KB is one); Secrets Manager $0.40
+one); DynamoDB on-demand $0.625 per million write request units (1 KB each); Secrets Manager $0.40
 per secret-month and $0.05 per 10,000 calls; CloudWatch Logs $0.50 per GB ingested.
 
 Measured here: CPU per webhook and per batch, the AWS requests each makes, the bytes each logs,
 the batch's wall time against a 50 ms Go Shops. Not measurable here, so assumed and stated: AWS
-round trips from Lambda (DynamoDB read 5 ms, write 6 ms, SQS send 15 ms), that an arm64 vCPU runs this code
+round trips from Lambda (DynamoDB write 6 ms, SQS send 15 ms), that an arm64 vCPU runs this code
 as fast as this machine's core, and that a function with M MB gets M/1769 of a vCPU.
 """
 
@@ -30,18 +29,17 @@ LAMBDA_ARM_PER_GB_SECOND = 0.0000133334
 SQS_PER_MILLION = 0.40
 SQS_CHUNK_BYTES = 64 * 1024
 DYNAMODB_WRU_PER_MILLION = 0.625
-DYNAMODB_RRU_PER_MILLION = 0.125
 SECRETS_PER_10K_CALLS = 0.05
 SECRET_PER_MONTH = 0.40
 LOGS_PER_GB = 0.50
 
 ONE_VCPU_MB = 1769
 DYNAMODB_WRITE_MS = 6.0
-DYNAMODB_READ_MS = 5.0
 SQS_SEND_MS = 15.0
 PLATFORM_LOG_BYTES = 300  # START / END / REPORT lines Lambda writes per invocation
 FIRST_SEEN_KEY = "seen#demo#shopify#order:6120457731212"
 ITEM_ID_BYTES = 13  # a Shopify product id
+DELIVERY_MARKER_BYTES = len("delivery#") + 32 + 11  # the attribute a delivery's claim leaves, name and value
 
 
 def memory_mb() -> dict[str, int]:
@@ -51,8 +49,9 @@ def memory_mb() -> dict[str, int]:
 
 
 def first_seen_wru(items: int) -> int:
-    # Attribute names plus values; the write is billed on the item as it is after the update.
-    size = len("pk") + len(FIRST_SEEN_KEY) + len("items") + items * ITEM_ID_BYTES + len("expires_at") + 11
+    # Attribute names plus values; the write is billed on the item as it is after the update (here,
+    # an order's first webhook: one delivery marker).
+    size = len("pk") + len(FIRST_SEEN_KEY) + len("items") + items * ITEM_ID_BYTES + len("expires_at") + 11 + DELIVERY_MARKER_BYTES
     return math.ceil(size / 1024)
 
 
@@ -87,13 +86,12 @@ def estimate(receive: ReceiveFigures, delivery: DeliveryFigures, *, shared_batch
     for k in LINE_COUNTS:
         sends = math.ceil(k / SEND_BATCH_SIZE)
         batches = k / DELIVER_BATCH_SIZE if shared_batches else math.ceil(k / DELIVER_BATCH_SIZE)
-        receive_ms[k] = math.ceil(receive.sdk_cpu_ms[k] * receive_slowdown + DYNAMODB_READ_MS + DYNAMODB_WRITE_MS + sends * SQS_SEND_MS)
+        receive_ms[k] = math.ceil(receive.sdk_cpu_ms[k] * receive_slowdown + DYNAMODB_WRITE_MS + sends * SQS_SEND_MS)
         send_chunks = sum(math.ceil(min(SEND_BATCH_SIZE, k - start) * delivery.message_bytes / SQS_CHUNK_BYTES) for start in range(0, k, SEND_BATCH_SIZE))
         costs = {
             "API Gateway HTTP API: 1 request": API_GATEWAY_PER_MILLION,
             "receive Lambda: 1 request + duration": LAMBDA_REQUESTS_PER_MILLION + receive_ms[k] / 1000 * receive_gb * LAMBDA_ARM_PER_GB_SECOND * 1e6,
-            "DynamoDB: first-seen read and write + 2 idempotency writes per interaction": (first_seen_wru(k) + 2 * k) * DYNAMODB_WRU_PER_MILLION
-            + math.ceil(first_seen_wru(k) / 4) * DYNAMODB_RRU_PER_MILLION,
+            "DynamoDB: first-seen claim + 2 idempotency writes per interaction": (first_seen_wru(k) + 2 * k) * DYNAMODB_WRU_PER_MILLION,
             "SQS: SendMessageBatch + the deliver side's receive and delete": (send_chunks + 2 * batches) * SQS_PER_MILLION,
             "deliver Lambda: 1 request + duration per batch": batches * (LAMBDA_REQUESTS_PER_MILLION + deliver_ms / 1000 * deliver_gb * LAMBDA_ARM_PER_GB_SECOND * 1e6),
             "Secrets Manager: no call once warm (see below)": 0.0,

@@ -149,10 +149,7 @@ def measure(repeats: int = 15) -> ReceiveFigures:
                 ratio=made / floor_requests,
                 target=1.0,
                 exact=True,
-                note=(
-                    f"{_describe(requests[lines])}; floor {floor_requests} = 1 UpdateItem + {floor_requests - 1} SendMessageBatch;"
-                    " the GetItem is the price of recording items only once queued (README)"
-                ),
+                note=f"{_describe(requests[lines])}; floor {floor_requests} = 1 UpdateItem + {floor_requests - 1} SendMessageBatch",
             )
         )
     rows.append(Row("AWS requests", "first webhook of a cold function, 1 interaction", str(sum(cold.values())), note=_describe(cold)))

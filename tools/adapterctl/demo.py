@@ -62,6 +62,7 @@ class Demo:
                 self.send(delivery, delivery.name)
             self.say("   ... and what the adapter refuses or recognises:")
             self.send(deliveries[0], "the same orders/paid again (Shopify retry)")
+            self.say("   (the same body is taken for a retry and queued again; the deliver side posts each interaction once)")
             self.send(_tampered(deliveries[0]), "orders/paid with a tampered body")
             self.send(Delivery("x", deliveries[0].path.replace(SAMPLE_TENANT, "nobody"), deliveries[0].headers, deliveries[0].body), "a tenant that does not exist")
             self.send(self.shopify("orders/paid", b'{"id": 1, "line_items": [', "malformed"), "signed, but malformed JSON")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Collection
+from collections.abc import Iterable
 
 
 def delivery_marker(body: bytes) -> str:
@@ -37,9 +37,10 @@ class FirstSeenStore:
     def key(tenant: str, platform: str, ref: str) -> str:
         return f"seen#{tenant}#{platform}#{ref}"
 
-    def claim(self, key: str, marker: str, items: Collection[str]) -> set[str]:
+    def claim(self, key: str, marker: str, items: Iterable[str]) -> set[str]:
         """Claim `items` under `key` for the delivery `marker`; return the items this delivery is to queue."""
-        if not items:
+        wanted = set(items)
+        if not wanted:
             return set()
         now = int(time.time())
         response = self._client.update_item(
@@ -48,7 +49,7 @@ class FirstSeenStore:
             UpdateExpression="ADD #items :items SET #delivery = if_not_exists(#delivery, :now), #expires = :expires",
             ExpressionAttributeNames={"#items": "items", "#delivery": marker, "#expires": "expires_at"},
             ExpressionAttributeValues={
-                ":items": {"SS": sorted(set(items))},
+                ":items": {"SS": sorted(wanted)},
                 ":now": {"N": str(now)},
                 ":expires": {"N": str(now + self._ttl_seconds)},
             },
@@ -58,5 +59,5 @@ class FirstSeenStore:
         )
         before = response.get("Attributes") or {}
         if marker in before:
-            return set(items)
-        return set(items).difference(before.get("items", {}).get("SS", ()))
+            return wanted
+        return wanted.difference(before.get("items", {}).get("SS", ()))

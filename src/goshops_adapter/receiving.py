@@ -12,7 +12,7 @@ from types import ModuleType
 from botocore.exceptions import BotoCoreError, ClientError
 
 from goshops_adapter.first_seen import FirstSeenStore, delivery_marker
-from goshops_adapter.interactions import InteractionMessage, Source, build_message
+from goshops_adapter.interactions import Source, build_message
 from goshops_adapter.observability import logger
 from goshops_adapter.platforms import PLATFORMS
 from goshops_adapter.platforms.base import MappedWebhook, Webhook, WebhookError, bad_request
@@ -67,9 +67,7 @@ class Receiver:
         if not mapped.interactions:
             return Received(mapped=mapped)
         _check_id_lengths(mapped)
-        source = Source(platform=platform_name, topic=mapped.topic, ref=mapped.ref, delivery=mapped.delivery)
-        messages = [build_message(tenant.name, tenant.goshops.project, interaction, source) for interaction in mapped.interactions]
-        return self._queue_new(tenant.name, platform_name, webhook, mapped, messages)
+        return self._queue_new(tenant, platform_name, webhook, mapped)
 
     def _rotated(self, tenant: TenantConfig, platform_name: str) -> TenantConfig | None:
         """The tenant's config as it is now, if its secrets for the platform changed since it was cached:
@@ -82,19 +80,21 @@ class Receiver:
             return None
         return fresher
 
-    def _queue_new(self, tenant: str, platform: str, webhook: Webhook, mapped: MappedWebhook, messages: list[InteractionMessage]) -> Received:
-        key = FirstSeenStore.key(tenant, platform, mapped.ref)
+    def _queue_new(self, tenant: TenantConfig, platform: str, webhook: Webhook, mapped: MappedWebhook) -> Received:
+        key = FirstSeenStore.key(tenant.name, platform, mapped.ref)
         try:
-            to_queue = self._first_seen.claim(key, delivery_marker(webhook.body), [m.interaction.item for m in messages])
+            to_queue = self._first_seen.claim(key, delivery_marker(webhook.body), [interaction.item for interaction in mapped.interactions])
         except (BotoCoreError, ClientError) as exc:
             logger.warning("first-seen store unavailable", extra={"error": exc.__class__.__name__})
             raise WebhookError(503, "temporarily unable to accept the webhook; retry later", "store_unavailable") from None
-        fresh = [m for m in messages if m.interaction.item in to_queue]
+        # Messages only for what is queued: a cart update mostly repeats items already claimed.
+        source = Source(platform=platform, topic=mapped.topic, ref=mapped.ref, delivery=mapped.delivery)
+        fresh = [build_message(tenant.name, tenant.goshops.project, interaction, source) for interaction in mapped.interactions if interaction.item in to_queue]
         if self._queue.send(fresh):
             # The platform retries this delivery with the same body: its claim is recognised and every
             # item is queued again; the deliver side posts each message id once.
             raise WebhookError(503, "temporarily unable to queue the interactions; retry later", "queue_unavailable")
-        return Received(mapped=mapped, queued=len(fresh), already_queued=len(messages) - len(fresh))
+        return Received(mapped=mapped, queued=len(fresh), already_queued=len(mapped.interactions) - len(fresh))
 
 
 def _check_id_lengths(mapped: MappedWebhook) -> None:

@@ -1,4 +1,7 @@
-"""`make bench` counts AWS requests at the botocore level; these check that counting, not speed."""
+"""`make bench` counts AWS requests at the botocore level and sends orders as stores send them; these
+check that counting and those bodies, not speed."""
+
+import json
 
 from adapterctl.bench import receive as receive_bench
 from adapterctl.bench.memory_aws import RequestCounter, memory_client
@@ -29,3 +32,14 @@ def test_a_20_line_order_costs_one_write_and_two_batches_and_reads_the_secret_on
         assert counter.take() == {"secretsmanager.GetSecretValue": 1, **first_delivery}
         handler(webhook.event)  # the in-memory table remembers nothing: a first delivery again, warm
         assert counter.take() == first_delivery
+
+
+def test_the_order_as_a_store_sends_it_maps_like_the_trimmed_sample():
+    as_sent, trimmed = receive_bench.signed_webhook(20), receive_bench.signed_webhook(20, as_sent=False)
+    order = json.loads(as_sent.body)
+    assert {"billing_address", "shipping_lines", "total_price_set"} <= order.keys()
+    assert {"price_set", "tax_lines"} <= order["line_items"][0].keys()
+
+    with receive_bench.handler_using(receive_bench.fake_receiver()) as handler:
+        answers = [json.loads(handler(webhook.event)["body"]) for webhook in (as_sent, trimmed)]
+    assert answers[0] == answers[1] == {"status": "mapped", "topic": "orders/paid", "queued": 20, "already_queued": 0}

@@ -1,0 +1,116 @@
+"""Queueing a webhook's interactions: ten to a call, the calls of a large webhook at once, failed
+entries tried once more, and whatever could not be queued handed back so the webhook gets a 5xx."""
+
+import json
+import threading
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from goshops_adapter.interactions import Interaction, Source, build_message
+from goshops_adapter.queue import BATCH_SIZE, PARALLEL_CALLS, InteractionQueue
+
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/interactions"
+SOURCE = Source(platform="shopify", topic="orders/paid", ref="order:1", delivery="d-1")
+
+
+def messages(count: int) -> list:
+    return [build_message("acme", "acme-project", Interaction("purchase", str(item), "c-1", "2025-03-14T14:14:38Z"), SOURCE) for item in range(count)]
+
+
+class RecordingSQS:
+    """Answers SendMessageBatch like SQS; `fail_entries` items fail as entries that many times each,
+    and a call carrying an item of `fail_calls` fails outright."""
+
+    def __init__(self, *, fail_entries: dict[str, int] | None = None, fail_calls: set[str] = frozenset(), before_answer=None):
+        self.calls: list[list[str]] = []
+        self.queued: list[str] = []
+        self._fail_entries = dict(fail_entries or {})
+        self._fail_calls = fail_calls
+        self._before_answer = before_answer
+        self._lock = threading.Lock()
+
+    def send_message_batch(self, *, QueueUrl: str, Entries: list[dict]) -> dict:  # noqa: N803 - the SDK's argument names
+        assert QueueUrl == QUEUE_URL
+        assert len(Entries) <= BATCH_SIZE
+        items = [json.loads(entry["MessageBody"])["data"]["item"] for entry in Entries]
+        with self._lock:
+            self.calls.append(items)
+        if self._before_answer:
+            self._before_answer()
+        if self._fail_calls & set(items):
+            raise EndpointConnectionError(endpoint_url=QueueUrl)
+        successful, failed = [], []
+        with self._lock:
+            for entry, item in zip(Entries, items, strict=True):
+                if self._fail_entries.get(item, 0) > 0:
+                    self._fail_entries[item] -= 1
+                    failed.append({"Id": entry["Id"], "Code": "ThrottlingException", "SenderFault": False, "Message": "slow down"})
+                else:
+                    self.queued.append(item)
+                    successful.append({"Id": entry["Id"], "MessageId": entry["Id"]})
+        return {"Successful": successful, "Failed": failed}
+
+
+def test_messages_go_ten_to_a_call_and_each_once():
+    sqs = RecordingSQS()
+
+    assert InteractionQueue(QUEUE_URL, sqs).send(messages(25)) == []
+
+    assert sorted(len(call) for call in sqs.calls) == [5, 10, 10]
+    assert sorted(sqs.queued, key=int) == [str(item) for item in range(25)]
+
+
+def test_the_calls_of_a_large_webhook_are_in_flight_at_once():
+    # Each call waits until PARALLEL_CALLS of them are waiting together: calls made one after
+    # another would break the barrier (after its timeout) instead of passing it.
+    barrier = threading.Barrier(PARALLEL_CALLS, timeout=10)
+    sqs = RecordingSQS(before_answer=barrier.wait)
+
+    assert InteractionQueue(QUEUE_URL, sqs).send(messages(PARALLEL_CALLS * BATCH_SIZE)) == []
+
+    assert len(sqs.calls) == PARALLEL_CALLS
+    assert len(sqs.queued) == PARALLEL_CALLS * BATCH_SIZE
+
+
+def test_entries_that_fail_get_one_more_try():
+    sqs = RecordingSQS(fail_entries={"3": 1, "14": 1})
+
+    assert InteractionQueue(QUEUE_URL, sqs).send(messages(20)) == []
+
+    assert sorted(sqs.queued, key=int) == [str(item) for item in range(20)]
+    assert sorted(sqs.calls[-1], key=int) == ["3", "14"]  # the second try carries only the failed entries
+
+
+def test_entries_that_fail_twice_are_handed_back():
+    sqs = RecordingSQS(fail_entries={"3": 2})
+    sent = messages(12)
+
+    assert InteractionQueue(QUEUE_URL, sqs).send(sent) == [sent[3]]
+
+    assert len(sqs.queued) == 11
+
+
+@pytest.mark.parametrize("error", [EndpointConnectionError(endpoint_url=QUEUE_URL), ClientError({"Error": {"Code": "AccessDenied"}}, "SendMessageBatch")])
+def test_a_call_that_fails_outright_hands_back_its_messages_without_another_try(error):
+    class Unreachable:
+        calls = 0
+
+        def send_message_batch(self, **_kwargs):
+            Unreachable.calls += 1
+            raise error
+
+    sent = messages(3)
+
+    assert InteractionQueue(QUEUE_URL, Unreachable()).send(sent) == sent
+    assert Unreachable.calls == 1  # the SDK has already retried it
+
+
+def test_one_call_failing_outright_does_not_stop_the_others():
+    sqs = RecordingSQS(fail_calls={"12"})
+    sent = messages(30)
+
+    unsent = InteractionQueue(QUEUE_URL, sqs).send(sent)
+
+    assert unsent == sent[10:20]
+    assert sorted(sqs.queued, key=int) == [str(item) for item in [*range(10), *range(20, 30)]]

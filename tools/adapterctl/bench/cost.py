@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 
 from adapterctl.bench.delivery import DeliveryFigures
+from adapterctl.bench.memory_aws import ROUND_TRIP_MS
 from adapterctl.bench.receive import LINE_COUNTS, ReceiveFigures
 from adapterctl.template import load_template
 from goshops_adapter.handlers.deliver import MAX_BATCH_SIZE as DELIVER_BATCH_SIZE
@@ -34,8 +35,6 @@ SECRET_PER_MONTH = 0.40
 LOGS_PER_GB = 0.50
 
 ONE_VCPU_MB = 1769
-DYNAMODB_WRITE_MS = 6.0
-SQS_SEND_MS = 15.0
 PLATFORM_LOG_BYTES = 300  # START / END / REPORT lines Lambda writes per invocation
 FIRST_SEEN_KEY = "seen#demo#shopify#order:6120457731212"
 ITEM_ID_BYTES = 13  # a Shopify product id
@@ -79,14 +78,14 @@ def estimate(receive: ReceiveFigures, delivery: DeliveryFigures, *, shared_batch
     batch_wall_ms = run["seconds"] / (run["interactions"] / DELIVER_BATCH_SIZE) * 1000
     batch_cpu_ms = run["cpu_seconds_per_batch"] * 1000
     # Here the batch had a whole core; there it has a share of one, and waits on DynamoDB twice.
-    deliver_ms = math.ceil(batch_wall_ms + batch_cpu_ms * (deliver_slowdown - 1) + 2 * DYNAMODB_WRITE_MS)
+    deliver_ms = math.ceil(batch_wall_ms + batch_cpu_ms * (deliver_slowdown - 1) + 2 * ROUND_TRIP_MS["dynamodb"])
 
     dollars: dict[str, dict[int, float]] = {}
     receive_ms: dict[int, int] = {}
     for k in LINE_COUNTS:
-        sends = math.ceil(k / SEND_BATCH_SIZE)
         batches = k / DELIVER_BATCH_SIZE if shared_batches else math.ceil(k / DELIVER_BATCH_SIZE)
-        receive_ms[k] = math.ceil(receive.sdk_cpu_ms[k] * receive_slowdown + DYNAMODB_WRITE_MS + sends * SQS_SEND_MS)
+        # Measured with AWS answering as late as assumed, on a whole core; there, a share of one.
+        receive_ms[k] = math.ceil(receive.wall_ms[k] + receive.sdk_cpu_ms[k] * (receive_slowdown - 1))
         send_chunks = sum(math.ceil(min(SEND_BATCH_SIZE, k - start) * delivery.message_bytes / SQS_CHUNK_BYTES) for start in range(0, k, SEND_BATCH_SIZE))
         costs = {
             "API Gateway HTTP API: 1 request": API_GATEWAY_PER_MILLION,

@@ -5,7 +5,8 @@
 - `memory_client(service, counter)`: a real botocore client (request building, validation,
   signing, response parsing all real) whose HTTP layer is replaced by canned answers, and whose
   API calls are counted on botocore's `before-call` event. What the counter reports is what the
-  deployed function would send to AWS.
+  deployed function would send to AWS. With `answer_after_ms`, each answer comes that late, as
+  from AWS (`ROUND_TRIP_MS`: assumed, since it cannot be measured here).
 
 Both treat every first-seen claim as new and every idempotency record as absent: the benchmarks
 measure the path of a new webhook and a first delivery.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 
 import boto3
@@ -24,6 +26,8 @@ from goshops_adapter.aws import CLIENT_CONFIG
 from goshops_adapter.settings import Settings
 
 REGION = "us-east-1"
+# Assumed round trips from Lambda in the same region: a DynamoDB write, an SQS send.
+ROUND_TRIP_MS = {"dynamodb": 6.0, "sqs": 15.0}
 # The functions' settings, naming resources that exist only in memory.
 SETTINGS = Settings(
     tenant_secret_prefix="bench/tenants/",  # noqa: S106 - a name prefix, not a secret
@@ -111,7 +115,7 @@ def _answer(operation: str, request_body: bytes, secrets: dict[str, str]) -> dic
     return {}
 
 
-def memory_client(service: str, counter: RequestCounter, secrets: dict[str, str] | None = None):
+def memory_client(service: str, counter: RequestCounter, secrets: dict[str, str] | None = None, *, answer_after_ms: float = 0.0):
     """A real `service` client, configured as the functions configure theirs, that never leaves the process."""
     session = boto3.session.Session(region_name=REGION, aws_access_key_id="bench", aws_secret_access_key="bench")  # noqa: S106 - not a secret
     client = session.client(service, config=CLIENT_CONFIG, endpoint_url=f"https://{service}.{REGION}.amazonaws.com")
@@ -120,6 +124,8 @@ def memory_client(service: str, counter: RequestCounter, secrets: dict[str, str]
     def send_from_memory(request, event_name: str, **_kwargs) -> AWSResponse:
         operation = event_name.rsplit(".", 1)[-1]  # before-send.<service>.<Operation>
         body = json.dumps(_answer(operation, request.body, known_secrets)).encode()
+        if answer_after_ms:
+            time.sleep(answer_after_ms / 1000)  # waits without the GIL, as a socket read does
         return AWSResponse(request.url, 200, {"content-type": "application/x-amz-json-1.0", "x-amzn-requestid": "bench"}, _Body(body))
 
     client.meta.events.register("before-call", counter)

@@ -28,14 +28,23 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from adapterctl.bench.memory_aws import SETTINGS, FakeDynamoDB, FakeSecretsManager, FakeSQS, RequestCounter, memory_client, tenant_secrets
+from adapterctl.bench.memory_aws import (
+    ROUND_TRIP_MS,
+    SETTINGS,
+    FakeDynamoDB,
+    FakeSecretsManager,
+    FakeSQS,
+    RequestCounter,
+    memory_client,
+    tenant_secrets,
+)
 from adapterctl.bench.report import Row
-from adapterctl.bench.timing import cpu_per_call, stdout_bytes
+from adapterctl.bench.timing import cpu_per_call, stdout_bytes, wall_median
 from adapterctl.local_stack import FakeLambdaContext, api_gateway_event
 from adapterctl.samples import PAYLOADS, SAMPLE_TENANT, sample_tenants, shopify_delivery
 from goshops_adapter.handlers import receive as receive_handler
 from goshops_adapter.platforms.base import MAPPED, MappedWebhook, Webhook
-from goshops_adapter.queue import BATCH_SIZE
+from goshops_adapter.queue import BATCH_SIZE, PARALLEL_CALLS
 from goshops_adapter.receiving import Received, Receiver
 
 LINE_COUNTS = (1, 20, 250)
@@ -228,12 +237,14 @@ def fake_receiver() -> Receiver:
     return receive_handler.build_receiver(SETTINGS, secrets=FakeSecretsManager(tenant_secrets(sample_tenants())), dynamodb=FakeDynamoDB(), sqs=FakeSQS())
 
 
-def memory_receiver(counter: RequestCounter) -> Receiver:
+def memory_receiver(counter: RequestCounter, *, as_late_as_aws: bool = False) -> Receiver:
+    """Over real botocore clients answering from memory; `as_late_as_aws`: after `ROUND_TRIP_MS`."""
+    late = ROUND_TRIP_MS if as_late_as_aws else {}
     return receive_handler.build_receiver(
         SETTINGS,
         secrets=memory_client("secretsmanager", counter, tenant_secrets(sample_tenants())),
-        dynamodb=memory_client("dynamodb", counter),
-        sqs=memory_client("sqs", counter),
+        dynamodb=memory_client("dynamodb", counter, answer_after_ms=late.get("dynamodb", 0.0)),
+        sqs=memory_client("sqs", counter, answer_after_ms=late.get("sqs", 0.0)),
     )
 
 
@@ -310,6 +321,7 @@ def floor(webhook: SignedWebhook) -> None:
 class ReceiveFigures:
     cpu_ms: dict[int, float]  # lines -> handler CPU per webhook, AWS from plain objects
     sdk_cpu_ms: dict[int, float]  # lines -> the same with real botocore clients answering from memory
+    wall_ms: dict[int, float]  # lines -> handler wall time with those clients answering as late as AWS
     requests: dict[int, dict[str, int]]  # lines -> warm requests by operation
     cold_requests: dict[str, int]
     log_bytes: dict[int, int]  # lines -> bytes written to stdout (log line and metrics)
@@ -372,7 +384,23 @@ def measure(repeats: int = 15) -> ReceiveFigures:
             )
         )
     rows.append(Row("AWS requests", "first webhook of a cold function, 1 interaction", str(sum(cold.values())), note=_describe(cold)))
-    return ReceiveFigures(cpu_ms=cpu_ms, sdk_cpu_ms=sdk_cpu_ms, requests=requests, cold_requests=cold, log_bytes=log_bytes, rows=rows)
+
+    with handler_using(memory_receiver(RequestCounter(), as_late_as_aws=True)) as handler:
+        handler(webhooks[1].event)  # the tenant's secret, read once
+        wall_ms = {lines: wall_median(lambda e=webhook.event: handler(e), repeats=max(3, repeats // 2)) * 1000 for lines, webhook in webhooks.items()}
+    floor_ms = ROUND_TRIP_MS["dynamodb"] + ROUND_TRIP_MS["sqs"]
+    for lines in LINE_COUNTS:
+        calls = math.ceil(lines / BATCH_SIZE)
+        rows.append(
+            Row(
+                "receive wall",
+                f"{_lines(lines)}, AWS answering in {ROUND_TRIP_MS['dynamodb']:g} / {ROUND_TRIP_MS['sqs']:g} ms",
+                f"{wall_ms[lines]:.0f} ms",
+                ratio=wall_ms[lines] / floor_ms,
+                note=f"floor {floor_ms:g} ms: the claim, then one round of sends; {calls} SendMessageBatch, {PARALLEL_CALLS} at a time",
+            )
+        )
+    return ReceiveFigures(cpu_ms=cpu_ms, sdk_cpu_ms=sdk_cpu_ms, wall_ms=wall_ms, requests=requests, cold_requests=cold, log_bytes=log_bytes, rows=rows)
 
 
 def _lines(count: int) -> str:

@@ -6,6 +6,7 @@ SDK's own AWS_ENDPOINT_URL setting, which is how the local stack points them at 
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import cache
 
@@ -31,3 +32,8 @@ def client(service: str):
 @cache
 def _session() -> boto3.session.Session:
     return boto3.session.Session()
+
+
+def in_lambda() -> bool:
+    """Whether this process is a Lambda execution environment (Lambda sets the variable in each)."""
+    return "AWS_LAMBDA_INITIALIZATION_TYPE" in os.environ

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,27 +29,42 @@ class InteractionQueue:
         """Queue every message; return those that could not be queued (an empty list on success).
 
         Entries that a batch reports as failed (SQS fails entries one by one, e.g. when throttled)
-        get one more try. A call that fails outright has already been retried by the SDK, so its
-        messages are given up at once and the platform retries the webhook later.
+        get one more try. A call that fails outright has already been retried by the SDK, so the
+        rest of the webhook is given up at once (calls already in flight finish) and the platform
+        retries it later.
         """
-        given_up: list[InteractionMessage] = []
         pending = list(messages)
         for _attempt in range(2):
-            batches = [pending[start : start + BATCH_SIZE] for start in range(0, len(pending), BATCH_SIZE)]
-            pending = []
-            for batch, failed in zip(batches, self._send_batches(batches), strict=True):
-                if failed is None:
-                    given_up += batch
-                else:
-                    pending += failed
+            given_up, pending = self._send_batches([pending[start : start + BATCH_SIZE] for start in range(0, len(pending), BATCH_SIZE)])
+            if given_up:
+                return given_up + pending
             if not pending:
                 break
-        return given_up + pending
+        return pending
 
-    def _send_batches(self, batches: list[list[InteractionMessage]]) -> list[list[InteractionMessage] | None]:
-        # The first batch on this thread, the others on the pool meanwhile: one batch, no thread.
-        others = [_executor.submit(self._send_batch, batch) for batch in batches[1:]]
-        return [self._send_batch(batches[0]), *(call.result() for call in others)] if batches else []
+    def _send_batches(self, batches: list[list[InteractionMessage]]) -> tuple[list[InteractionMessage], list[InteractionMessage]]:
+        """(messages given up, entries SQS reported as failed). The first batch goes on this thread,
+        the others on the pool meanwhile, so a webhook of one batch starts no thread."""
+        unreachable = threading.Event()
+
+        def send(batch: list[InteractionMessage]) -> list[InteractionMessage] | None:
+            if unreachable.is_set():
+                return None
+            failed = self._send_batch(batch)
+            if failed is None:
+                unreachable.set()
+            return failed
+
+        others = [_executor.submit(send, batch) for batch in batches[1:]]
+        outcomes = [send(batches[0]), *(call.result() for call in others)] if batches else []
+        given_up: list[InteractionMessage] = []
+        failed: list[InteractionMessage] = []
+        for batch, outcome in zip(batches, outcomes, strict=True):
+            if outcome is None:
+                given_up += batch
+            else:
+                failed += outcome
+        return given_up, failed
 
     def _send_batch(self, batch: list[InteractionMessage]) -> list[InteractionMessage] | None:
         """The entries SQS reports as failed, or None when the call itself failed."""

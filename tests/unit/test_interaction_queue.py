@@ -1,5 +1,6 @@
 """Queueing a webhook's interactions: ten to a call, the calls of a large webhook at once, failed
-entries tried once more, and whatever could not be queued handed back so the webhook gets a 5xx."""
+entries tried once more, and whatever could not be queued handed back so the webhook gets a 5xx
+(at once when SQS cannot be reached)."""
 
 import json
 import threading
@@ -106,11 +107,22 @@ def test_a_call_that_fails_outright_hands_back_its_messages_without_another_try(
     assert Unreachable.calls == 1  # the SDK has already retried it
 
 
-def test_one_call_failing_outright_does_not_stop_the_others():
+def test_once_a_call_fails_outright_the_batches_not_yet_sent_are_given_up():
+    sqs = RecordingSQS(fail_calls={str(item) for item in range(250)})
+    sent = messages(250)
+
+    assert InteractionQueue(QUEUE_URL, sqs).send(sent) == sent
+
+    # Only the calls already in flight when the first one failed: this thread's and the pool's.
+    assert len(sqs.calls) <= 1 + PARALLEL_CALLS
+
+
+def test_calls_in_flight_when_another_fails_still_queue_and_each_message_ends_one_way():
     sqs = RecordingSQS(fail_calls={"12"})
     sent = messages(30)
 
     unsent = InteractionQueue(QUEUE_URL, sqs).send(sent)
 
-    assert unsent == sent[10:20]
-    assert sorted(sqs.queued, key=int) == [str(item) for item in [*range(10), *range(20, 30)]]
+    handed_back = [json.loads(message.to_json())["data"]["item"] for message in unsent]
+    assert set(map(str, range(10, 20))) <= set(handed_back)
+    assert sorted(handed_back + sqs.queued, key=int) == [str(item) for item in range(30)]

@@ -43,20 +43,23 @@ class InteractionQueue:
         return pending
 
     def _send_batches(self, batches: list[list[InteractionMessage]]) -> tuple[list[InteractionMessage], list[InteractionMessage]]:
-        """(messages given up, entries SQS reported as failed). The first batch goes on this thread,
-        the others on the pool meanwhile, so a webhook of one batch starts no thread."""
-        unreachable = threading.Event()
+        """(messages given up, entries SQS reported as failed). One batch goes on this thread; more go
+        out together, the first on this thread and the others on the pool."""
+        if len(batches) <= 1:  # most webhooks: no pool, no coordination
+            outcomes = [self._send_batch(batch) for batch in batches]
+        else:
+            unreachable = threading.Event()
 
-        def send(batch: list[InteractionMessage]) -> list[InteractionMessage] | None:
-            if unreachable.is_set():
-                return None
-            failed = self._send_batch(batch)
-            if failed is None:
-                unreachable.set()
-            return failed
+            def send(batch: list[InteractionMessage]) -> list[InteractionMessage] | None:
+                if unreachable.is_set():
+                    return None
+                failed = self._send_batch(batch)
+                if failed is None:
+                    unreachable.set()
+                return failed
 
-        others = [_executor.submit(send, batch) for batch in batches[1:]]
-        outcomes = [send(batches[0]), *(call.result() for call in others)] if batches else []
+            others = [_executor.submit(send, batch) for batch in batches[1:]]
+            outcomes = [send(batches[0]), *(call.result() for call in others)]
         given_up: list[InteractionMessage] = []
         failed: list[InteractionMessage] = []
         for batch, outcome in zip(batches, outcomes, strict=True):

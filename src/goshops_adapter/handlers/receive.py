@@ -59,7 +59,7 @@ def receive_webhook(platform: str, tenant: str, event: dict) -> dict:
     if platform in PLATFORMS:  # never a dimension value chosen by the caller
         metrics.add_dimension("platform", platform)
     metrics.add_metric(name="WebhooksReceived", unit=MetricUnit.Count, value=1)
-    webhook = Webhook(headers={name.lower(): value for name, value in (event.get("headers") or {}).items()}, body=raw_body(event))
+    webhook = webhook_from(event)
     delivery = webhook.header("x-shopify-webhook-id").strip()  # as the Shopify module reads it
     if WEBHOOK_ID.fullmatch(delivery):
         logger.set_correlation_id(delivery)
@@ -109,6 +109,11 @@ def route(event: dict) -> tuple[str, str]:
     if method != "POST" or len(segments) < 3 or segments[-3] != "webhooks" or not all(segments[-2:]):
         raise WebhookError(404, "not found: webhooks are POST /webhooks/{platform}/{tenant}", "not_found")
     return segments[-2], segments[-1]
+
+
+def webhook_from(event: dict) -> Webhook:
+    """The webhook as the platform sent it: headers by lower-case name, the body's exact bytes."""
+    return Webhook(headers={name.lower(): value for name, value in (event.get("headers") or {}).items()}, body=raw_body(event))
 
 
 def raw_body(event: dict) -> bytes:

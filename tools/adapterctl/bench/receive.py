@@ -44,7 +44,7 @@ from adapterctl.bench.timing import cpu_per_call, stdout_bytes, wall_median
 from adapterctl.local_stack import FakeLambdaContext, api_gateway_event
 from adapterctl.samples import SAMPLE_TENANT, sample_tenants, shopify_delivery
 from goshops_adapter.handlers import receive as receive_handler
-from goshops_adapter.platforms.base import MAPPED, MappedWebhook, Webhook
+from goshops_adapter.platforms.base import MAPPED, MappedWebhook
 from goshops_adapter.queue import BATCH_SIZE, PARALLEL_CALLS
 from goshops_adapter.receiving import Received, Receiver
 
@@ -113,8 +113,7 @@ def observability(context: FakeLambdaContext, received: Received) -> Callable[[]
 def receive_only(receiver: Receiver, event: dict) -> Received:
     """`Receiver.receive` of the webhook in `event`, as the handler calls it, without the handler."""
     platform, tenant = receive_handler.route(event)
-    headers = {name.lower(): value for name, value in event["headers"].items()}
-    return receiver.receive(platform, tenant, Webhook(headers=headers, body=receive_handler.raw_body(event)))
+    return receiver.receive(platform, tenant, receive_handler.webhook_from(event))
 
 
 def _split_20_lines(figures: dict[str, float], handler: Callable[[dict], dict], repeats: int) -> list[Row]:

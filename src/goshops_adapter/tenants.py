@@ -14,7 +14,7 @@ from typing import Any
 ITEM_ID_CHOICES = ("product", "variant", "sku")
 DEFAULT_VTEX_PURCHASE_STATES = ("payment-approved", "ready-for-handling", "invoiced")
 # Tenant names become part of secret names and URLs: keep them to a safe, boring alphabet.
-TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+TENANT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 
 class TenantConfigError(ValueError):
@@ -60,7 +60,7 @@ class TenantConfig:
 
 
 def is_valid_tenant_name(name: str) -> bool:
-    return bool(TENANT_NAME.match(name or ""))
+    return bool(TENANT_NAME.fullmatch(name or ""))  # fullmatch: `$` would let a trailing newline through
 
 
 def _text(block: dict, key: str, where: str, problems: list[str], *, required: bool = True) -> str:

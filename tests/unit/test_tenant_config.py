@@ -44,7 +44,7 @@ def test_secrets_never_appear_in_repr():
         assert secret not in text
 
 
-@pytest.mark.parametrize(("name", "valid"), [("acme", True), ("store-1_eu", True), ("Acme", False), ("", False), ("../x", False), ("a" * 64, False), ("-a", False)])
+@pytest.mark.parametrize(("name", "valid"), [("acme", True), ("store-1_eu", True), ("Acme", False), ("", False), ("../x", False), ("a" * 64, False), ("-a", False), ("acme\n", False)])
 def test_tenant_names(name, valid):
     assert is_valid_tenant_name(name) is valid
 

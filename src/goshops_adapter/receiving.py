@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import ModuleType
 
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from goshops_adapter.first_seen import FirstSeenStore, delivery_marker
@@ -51,8 +52,10 @@ class Receiver:
         except TenantConfigError as exc:
             logger.error("tenant configuration is invalid", extra={"tenant": tenant_name, "problems": str(exc)})
             raise WebhookError(500, "tenant configuration is invalid; see the adapter's logs", "tenant_config") from None
-        except (BotoCoreError, ClientError) as exc:
-            logger.warning("tenant configuration unavailable", extra={"tenant": tenant_name, "error": exc.__class__.__name__})
+        except (GetParameterError, BotoCoreError, ClientError) as exc:
+            # Powertools wraps the SDK's error; its class says what happened without its message.
+            cause = (exc.__cause__ or exc.__context__ or exc) if isinstance(exc, GetParameterError) else exc
+            logger.warning("tenant configuration unavailable", extra={"tenant": tenant_name, "error": cause.__class__.__name__})
             raise WebhookError(503, "tenant configuration is temporarily unavailable", "secrets_unavailable") from None
         if tenant.platform(platform_name) is None:
             raise WebhookError(404, f"tenant is not connected to {platform_name}", "platform_not_configured")
@@ -74,7 +77,7 @@ class Receiver:
         a webhook signed with a just-rotated secret is then accepted at once, not minutes later."""
         try:
             fresher = self._tenants.refresh_after_rejection(tenant.name)
-        except (UnknownTenant, TenantConfigError, BotoCoreError, ClientError):
+        except (UnknownTenant, TenantConfigError, GetParameterError, BotoCoreError, ClientError):
             return None
         if fresher is None or fresher.platform(platform_name) == tenant.platform(platform_name):
             return None

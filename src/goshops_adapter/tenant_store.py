@@ -47,10 +47,10 @@ class TenantStore:
         except TransformParameterError as exc:
             raise TenantConfigError("tenant secret is not valid JSON") from exc
         except GetParameterError as exc:
-            if _is_not_found(exc):
+            if _is_gone(exc):
                 self._unknown[tenant] = time.monotonic() + UNKNOWN_TENANT_CACHE_SECONDS
                 raise UnknownTenant(tenant) from exc
-            raise
+            raise  # Secrets Manager unreachable or throttling: the callers answer "try again later"
         cached = self._parsed.get(tenant)
         if cached is not None and cached[0] is raw:
             return cached[1]
@@ -70,9 +70,14 @@ class TenantStore:
         return self.get(tenant, refresh=True)
 
 
-def _is_not_found(exc: GetParameterError) -> bool:
+# A secret that does not exist, or that was deleted and waits out its recovery window: for
+# GetSecretValue the latter is what InvalidRequestException means. Either way, no tenant.
+GONE_CODES = frozenset({"ResourceNotFoundException", "InvalidRequestException"})
+
+
+def _is_gone(exc: GetParameterError) -> bool:
     # Powertools wraps the SDK error; the original is the exception being handled when it raised.
     original = exc.__cause__ or exc.__context__
     if isinstance(original, ClientError):
-        return original.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+        return original.response.get("Error", {}).get("Code") in GONE_CODES
     return False

@@ -101,6 +101,8 @@ class Receiver:
 
 
 def _check_id_lengths(mapped: MappedWebhook) -> None:
+    if max(len(mapped.topic), len(mapped.delivery)) > MAX_ID_LENGTH:
+        raise bad_request(f"the topic or delivery id is longer than {MAX_ID_LENGTH} characters")
     if len(mapped.ref) > MAX_ID_LENGTH:
         raise bad_request(f"the {mapped.ref.partition(':')[0] or 'object'} id is longer than {MAX_ID_LENGTH} characters")
     for interaction in mapped.interactions:

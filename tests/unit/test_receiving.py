@@ -197,3 +197,26 @@ def test_the_store_rereads_a_rejected_tenant_at_most_every_thirty_seconds(monkey
     clock[0] += 31
     assert store.refresh_after_rejection("acme") is not None
     assert reads == [True, True]
+
+
+class LongDeliveryPlatform:
+    """A platform module whose delivery id came out longer than any platform's."""
+
+    NAME = "shopify"
+
+    @staticmethod
+    def handle(webhook, tenant):
+        from goshops_adapter.interactions import Interaction
+        from goshops_adapter.platforms.base import MAPPED, MappedWebhook
+
+        interaction = Interaction(event="purchase", item="1", customer="3", date="2025-01-01T00:00:00Z")
+        return MappedWebhook(topic="orders/paid", delivery="d" * 257, outcome=MAPPED, ref="order:9", interactions=(interaction,))
+
+
+def test_a_delivery_id_too_long_to_queue_is_a_400_and_claims_nothing(parts):
+    _, first_seen, queue, config = parts
+    receiver = Receiver(Tenants({"acme": config}), first_seen, queue, platforms={"shopify": LongDeliveryPlatform})
+    with pytest.raises(WebhookError) as raised:
+        receiver.receive("shopify", "acme", order_webhook(config))
+    assert (raised.value.status, raised.value.reason) == (400, "the topic or delivery id is longer than 256 characters")
+    assert first_seen.sets == {} and queue.sent == []

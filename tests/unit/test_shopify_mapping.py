@@ -6,7 +6,7 @@ import pytest
 
 from goshops_adapter.interactions import anonymous_customer
 from goshops_adapter.platforms import shopify
-from goshops_adapter.platforms.base import ACKNOWLEDGED, IGNORED, MAPPED, WebhookError
+from goshops_adapter.platforms.base import ACKNOWLEDGED, IGNORED, MAPPED, Webhook, WebhookError
 
 PAYLOADS = Path(__file__).resolve().parents[2] / "events" / "payloads" / "shopify"
 
@@ -163,3 +163,44 @@ def test_no_personal_data_reaches_an_interaction(tenant):
     text = repr(mapped)
     for personal in ("jane.doe@example.com", "Jane", "Doe", "+15555550123", "Main St"):
         assert personal not in text
+
+
+@pytest.mark.parametrize(
+    ("topic", "body", "reason"),
+    [
+        ("orders/paid", order([line(1)], id="\ud800"), "order has no id"),
+        ("carts/update", {"token": "\udfff", "line_items": [line(1)]}, "cart has no token"),
+    ],
+)
+def test_an_id_holding_a_lone_surrogate_is_no_id(tenant, topic, body, reason):
+    # JSON's "\ud800" escape is valid JSON but no text: it could not be hashed, stored or queued.
+    with pytest.raises(WebhookError) as raised:
+        shopify.map_payload(topic, json.loads(json.dumps(body)), tenant)
+    assert (raised.value.status, raised.value.reason) == (400, reason)
+
+
+def test_a_line_whose_item_id_holds_a_lone_surrogate_is_skipped_and_a_customer_id_is_no_customer(tenant):
+    mapped = shopify.map_payload("orders/paid", order([line("\ud800"), line(2)], customer={"id": "\udfff"}, cart_token="c-1"), tenant)
+    assert items(mapped) == ["2"]
+    assert mapped.interactions[0].customer == anonymous_customer(tenant.name, "cart", "c-1")  # as for a guest
+
+
+def signed(tenant, webhook_id: str) -> Webhook:
+    body = json.dumps(order([line(1)])).encode()
+    return Webhook(
+        headers={"x-shopify-topic": "orders/paid", "x-shopify-webhook-id": webhook_id, "x-shopify-hmac-sha256": shopify.sign(tenant.shopify.webhook_secret, body)},
+        body=body,
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "delivery"),
+    [
+        ("b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"),
+        ("jane.doe@example.com +1 555 0100", ""),  # not signed: anyone could have put this there
+        ("f" * 65, ""),
+        ("", ""),
+    ],
+)
+def test_only_a_webhook_id_shaped_like_shopifys_names_the_delivery(tenant, header, delivery):
+    assert shopify.handle(signed(tenant, header), tenant).delivery == delivery

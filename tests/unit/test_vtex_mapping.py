@@ -275,6 +275,13 @@ def test_only_order_id_and_state_are_required():
     assert vtex.parse_notification(full).delivery == "1490151540390-01/payment-approved/2025-03-14T14:12:48.0965893Z"
 
 
+@pytest.mark.parametrize("change", ["2025-03-14T14:12:48Z" + "0" * 300, "yesterday", "jane.doe@example.com", "\ud800"])
+def test_a_change_time_that_is_not_a_time_is_left_out_of_the_delivery_id(change):
+    # It only names the delivery; a purchase is not refused for it.
+    parsed = vtex.parse_notification(json.loads(json.dumps({"OrderId": "1490151540390-01", "State": "invoiced", "CurrentChange": change})))
+    assert parsed.delivery == "1490151540390-01/invoiced"
+
+
 @pytest.mark.parametrize("state", ["order-created", "payment-pending", "window-to-cancel", "handling", "invoice", "cancel", "canceled"])
 def test_a_state_outside_the_purchase_list_is_ignored_without_reading_the_order(monkeypatch, state):
     monkeypatch.setattr(vtex_oms, "get_order", _no_oms_call)

@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from goshops_adapter.aws import client, in_lambda
 from goshops_adapter.first_seen import FirstSeenStore
 from goshops_adapter.observability import logger, metrics
-from goshops_adapter.platforms import PLATFORMS
+from goshops_adapter.platforms import PLATFORMS, shopify
 from goshops_adapter.platforms.base import Webhook, WebhookError
 from goshops_adapter.queue import InteractionQueue
 from goshops_adapter.receiving import Received, Receiver
@@ -32,8 +32,7 @@ from goshops_adapter.settings import Settings, SettingsError, get_settings
 from goshops_adapter.tenant_store import TenantStore
 
 # Headers are not covered by the signature, so anyone can put anything in them (a name, an e-mail):
-# only values shaped like a webhook id (Shopify's are UUIDs) or a topic go into a log line.
-WEBHOOK_ID = re.compile(r"[0-9A-Fa-f-]{1,64}")
+# only values shaped like a webhook id (`shopify.webhook_id`) or a topic go into a log line.
 TOPIC = re.compile(r"(?=.{1,64}$)[a-z][a-z0-9_-]*(?:[/:.][a-z0-9_-]+)+")
 # A delivery id the platform module built from a verified body (VTEX: order/state/change time).
 VERIFIED_DELIVERY = re.compile(r"[\w.:/+-]{1,160}")
@@ -60,8 +59,8 @@ def receive_webhook(platform: str, tenant: str, event: dict) -> dict:
         metrics.add_dimension("platform", platform)
     metrics.add_metric(name="WebhooksReceived", unit=MetricUnit.Count, value=1)
     webhook = webhook_from(event)
-    delivery = webhook.header("x-shopify-webhook-id").strip()  # as the Shopify module reads it
-    if WEBHOOK_ID.fullmatch(delivery):
+    delivery = shopify.webhook_id(webhook)  # "" for other platforms
+    if delivery:
         logger.set_correlation_id(delivery)
 
     received = receiver().receive(platform, tenant, webhook)

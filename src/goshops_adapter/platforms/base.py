@@ -9,6 +9,7 @@ the same way for every platform.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,10 @@ from goshops_adapter.interactions import Interaction
 MAPPED = "mapped"
 IGNORED = "ignored"  # authentic, but nothing Go Shops wants (unknown topic or state)
 ACKNOWLEDGED = "acknowledged"  # authentic and expected, nothing to send (ping, compliance topics)
+
+# JSON's \ud800-style escapes decode to lone surrogates, which no UTF-8 can carry: not in a hash, a
+# DynamoDB key or a queue message.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class WebhookError(Exception):
@@ -77,6 +82,12 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise bad_request("body must be a JSON object")
     return parsed
+
+
+def id_text(value: str) -> str:
+    """A string id from a payload, trimmed; "" if it is not text at all (it holds a lone surrogate)."""
+    text = value.strip()
+    return text if text.isascii() or not _LONE_SURROGATE.search(text) else ""
 
 
 def distinct(interactions: list[Interaction]) -> tuple[Interaction, ...]:

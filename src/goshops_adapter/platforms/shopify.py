@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from typing import Any
 
 from goshops_adapter.interactions import Interaction, anonymous_customer, to_utc_iso
@@ -21,6 +22,7 @@ from goshops_adapter.platforms.base import (
     Webhook,
     bad_request,
     distinct,
+    id_text,
     parse_json_object,
     unauthorized,
 )
@@ -37,6 +39,9 @@ SUBSCRIBED_TOPICS = ("orders/paid", "carts/create", "carts/update", "checkouts/c
 
 # options.item_id -> the line item field that names the item
 ITEM_FIELDS = {"product": "product_id", "variant": "variant_id", "sku": "sku"}
+# Shopify's webhook ids are UUIDs. The header is not covered by the signature, so a value of any
+# other shape (a name, an e-mail) goes into no message and no log line.
+WEBHOOK_ID = re.compile(r"[0-9A-Fa-f-]{1,64}")
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -53,14 +58,19 @@ def verify(webhook: Webhook, secret: str) -> None:
         raise unauthorized("X-Shopify-Hmac-Sha256 does not match the body")
 
 
+def webhook_id(webhook: Webhook) -> str:
+    """The delivery's X-Shopify-Webhook-Id, or "" if it is not shaped like one."""
+    value = webhook.header("x-shopify-webhook-id").strip()
+    return value if WEBHOOK_ID.fullmatch(value) else ""
+
+
 def handle(webhook: Webhook, tenant: TenantConfig) -> MappedWebhook:
     verify(webhook, tenant.shopify.webhook_secret)
     topic = webhook.header("x-shopify-topic").strip()
     if not topic:
         raise bad_request("missing X-Shopify-Topic header")
-    delivery = webhook.header("x-shopify-webhook-id").strip()
     payload = parse_json_object(webhook.body)
-    return map_payload(topic, payload, tenant, delivery=delivery, triggered_at=webhook.header("x-shopify-triggered-at"))
+    return map_payload(topic, payload, tenant, delivery=webhook_id(webhook), triggered_at=webhook.header("x-shopify-triggered-at"))
 
 
 def map_payload(topic: str, payload: dict[str, Any], tenant: TenantConfig, *, delivery: str = "", triggered_at: str = "") -> MappedWebhook:
@@ -164,8 +174,10 @@ def _text(value: Any) -> str:
     """Ids arrive as numbers or strings; booleans and containers are not ids."""
     if isinstance(value, bool) or value is None:
         return ""
-    if isinstance(value, (int, str)):
-        return str(value).strip()
+    if isinstance(value, str):
+        return id_text(value)
+    if isinstance(value, int):
+        return str(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return ""

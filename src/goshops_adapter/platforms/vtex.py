@@ -24,6 +24,7 @@ from goshops_adapter.platforms.base import (
     WebhookError,
     bad_request,
     distinct,
+    id_text,
     parse_json_object,
     unauthorized,
 )
@@ -38,6 +39,9 @@ PING_TOPIC = "hook/ping"
 ITEM_FIELDS = {"product": "productId", "variant": "id", "sku": "refId"}
 # VTEX order ids ("1172452900788-01", "v52277740atmc-01"); they become part of the OMS URL.
 ORDER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+# CurrentChange / LastChange: an ISO 8601 time ("2019-08-14T17:12:48.0960505Z"). Only its shape is
+# checked: it names the delivery in the message and the logs, and nothing else depends on it.
+CHANGE_TIME = re.compile(r"[0-9][0-9:.TZ+-]{0,39}")
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,7 @@ def parse_notification(payload: dict[str, Any]) -> Notification | None:
     if not state:
         raise bad_request("hook notification has no State")
     changed_at = _text(payload.get("CurrentChange")) or _text(payload.get("LastChange"))
-    return Notification(order_id=order_id, state=state, changed_at=changed_at)
+    return Notification(order_id=order_id, state=state, changed_at=changed_at if CHANGE_TIME.fullmatch(changed_at) else "")
 
 
 def is_purchase(notification: Notification, vtex: VtexConfig) -> bool:
@@ -176,6 +180,8 @@ def _text(value: Any) -> str:
     """Ids arrive as strings (or numbers); booleans and containers are not ids."""
     if isinstance(value, bool) or value is None:
         return ""
-    if isinstance(value, (int, str)):
-        return str(value).strip()
+    if isinstance(value, str):
+        return id_text(value)
+    if isinstance(value, int):
+        return str(value)
     return ""

@@ -7,7 +7,9 @@ record as it was before):
 - items the record did not hold are new: this delivery queues them;
 - if the record already holds this delivery's marker, the delivery ran before and may have stopped
   (or failed to queue) after its claim: it queues every item again, and the deliver side posts each
-  interaction id once, however many copies are queued.
+  interaction id once, however many copies are queued;
+- items a delivery claimed but could not queue are released again, so the next webhook of the same
+  order or cart queues them even if the platform never retries the failed one.
 
 A delivery is known by a digest of its verified body: the platforms retry with the original body
 (Shopify documents it), so a retry is recognised without trusting an unsigned header. An item is
@@ -61,3 +63,17 @@ class FirstSeenStore:
         if marker in before:
             return wanted
         return wanted.difference(before.get("items", {}).get("SS", ()))
+
+    def release(self, key: str, items: Iterable[str]) -> None:
+        """Give back claimed items that could not be queued: another webhook of the same order or cart
+        then queues them, instead of finding them claimed. The delivery keeps its marker, so its own
+        retry still queues every item."""
+        unqueued = set(items)
+        if unqueued:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": key}},
+                UpdateExpression="DELETE #items :items",
+                ExpressionAttributeNames={"#items": "items"},
+                ExpressionAttributeValues={":items": {"SS": sorted(unqueued)}},
+            )

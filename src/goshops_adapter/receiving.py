@@ -93,11 +93,20 @@ class Receiver:
         # Messages only for what is queued: a cart update mostly repeats items already claimed.
         source = Source(platform=platform, topic=mapped.topic, ref=mapped.ref, delivery=mapped.delivery)
         fresh = [build_message(tenant.name, tenant.goshops.project, interaction, source) for interaction in mapped.interactions if interaction.item in to_queue]
-        if self._queue.send(fresh):
+        unqueued = self._queue.send(fresh)
+        if unqueued:
+            self._release(key, [message.interaction.item for message in unqueued])
             # The platform retries this delivery with the same body: its claim is recognised and every
             # item is queued again; the deliver side posts each message id once.
             raise WebhookError(503, "temporarily unable to queue the interactions; retry later", "queue_unavailable")
         return Received(mapped=mapped, queued=len(fresh), already_queued=len(mapped.interactions) - len(fresh))
+
+    def _release(self, key: str, items: list[str]) -> None:
+        try:
+            self._first_seen.release(key, items)
+        except (BotoCoreError, ClientError) as exc:
+            # The items stay claimed: this delivery's retry still queues them (its marker is kept).
+            logger.warning("could not release unqueued items", extra={"error": exc.__class__.__name__, "items": len(items)})
 
 
 def _check_id_lengths(mapped: MappedWebhook) -> None:

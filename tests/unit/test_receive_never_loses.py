@@ -106,6 +106,39 @@ def test_queue_unreachable_answers_5xx_and_the_retry_queues_everything(aws):
     assert queued_items(aws) == ["21", "22", "23"]
 
 
+def test_after_a_queueing_failure_the_next_webhook_of_the_order_queues_what_was_not_queued(aws):
+    # Without a retry of the failed delivery (VTEX's later states are the backstop), nothing is lost.
+    refuse = fail("SendMessageBatch")
+    aws["sqs"].meta.events.register("before-call.sqs.SendMessageBatch", refuse)
+    with pytest.raises(WebhookError):
+        receiver(aws).receive("shopify", "acme", order(8, [81]))
+    aws["sqs"].meta.events.unregister("before-call.sqs.SendMessageBatch", refuse)
+    later = receiver(aws).receive("shopify", "acme", order(8, [81, 82], note="updated"))
+    assert (later.queued, later.already_queued) == (2, 0)
+    assert queued_items(aws) == ["81", "82"]
+    # The failed delivery's own retry is still recognised, and queues its items (again).
+    assert receiver(aws).receive("shopify", "acme", order(8, [81])).queued == 1
+
+
+def test_when_the_unqueued_items_cannot_be_released_the_retry_still_queues_them(aws):
+    refuse = fail("SendMessageBatch")
+    aws["sqs"].meta.events.register("before-call.sqs.SendMessageBatch", refuse)
+    release_refused = []
+
+    def refuse_release(params, **_kwargs):
+        if params["UpdateExpression"].startswith("DELETE"):
+            release_refused.append(params["Key"])
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "unreachable"}}, "UpdateItem")
+
+    aws["dynamodb"].meta.events.register("before-parameter-build.dynamodb.UpdateItem", refuse_release)
+    with pytest.raises(WebhookError) as error:
+        receiver(aws).receive("shopify", "acme", order(9, [91]))
+    assert error.value.status == 503 and release_refused
+    aws["sqs"].meta.events.unregister("before-call.sqs.SendMessageBatch", refuse)
+    assert receiver(aws).receive("shopify", "acme", order(9, [91])).queued == 1
+    assert queued_items(aws) == ["91"]
+
+
 def test_the_function_stopping_after_its_claim_loses_nothing(aws):
     with pytest.raises(FunctionStopped):
         receiver(aws, StopsAfterClaiming).receive("shopify", "acme", order(3, [31, 32]))

@@ -43,6 +43,9 @@ class FirstSeen:
         markers.add(marker)
         return to_queue
 
+    def release(self, key, items):
+        self.sets[key].difference_update(items)
+
 
 class Queue:
     def __init__(self):

@@ -93,7 +93,7 @@ def _request(url: str, headers: dict[str, str], budget: float) -> Attempt:
 def _order_from(body: bytes) -> dict[str, Any]:
     try:
         order = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         order = None
     if not isinstance(order, dict):
         raise WebhookError(

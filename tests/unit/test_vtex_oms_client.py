@@ -161,6 +161,9 @@ def test_a_200_that_is_not_an_order_is_a_5xx(oms):
     assert raised.value.status == 502
     with pytest.raises(WebhookError):
         vtex_oms._order_from(json.dumps([1, 2]).encode())
+    with pytest.raises(WebhookError) as raised:
+        vtex_oms._order_from(b"[" * 200_000)  # deeper than the JSON parser recurses
+    assert raised.value.status == 502
 
 
 def test_the_order_id_is_quoted_into_the_path(oms):

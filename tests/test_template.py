@@ -37,6 +37,17 @@ def test_interactions_queue_visibility_is_at_least_six_deliver_timeouts():
     assert queue["RedrivePolicy"]["maxReceiveCount"] == {"Ref": "MaxReceiveCount"}
 
 
+def test_every_attempt_the_deliver_side_may_schedule_comes_before_the_queue_deletes_the_message():
+    from goshops_adapter.settings import Settings
+
+    queue = RESOURCES["InteractionsQueue"]["Properties"]
+    environment = RESOURCES["DeliverFunction"]["Properties"].get("Environment", {}).get("Variables", {})
+    longest_wait = int(environment.get("RETRY_MAX_SECONDS", Settings.retry_max_seconds)) + queue["VisibilityTimeout"]
+    most_attempts = TEMPLATE["Parameters"]["MaxReceiveCount"]["MaxValue"]
+    # Past the retention SQS deletes a message unposted and without a DLQ entry.
+    assert most_attempts * longest_wait < queue["MessageRetentionPeriod"]
+
+
 def test_failed_interactions_are_kept_fourteen_days_encrypted():
     dlq = RESOURCES["FailedInteractionsQueue"]["Properties"]
     assert dlq["MessageRetentionPeriod"] == 14 * 86400

@@ -64,9 +64,11 @@ class RetryPolicy:
     max_receive_count: int
 
     def delay(self, receive_count: int, retry_after: float | None = None) -> int:
-        """Exponential backoff with full jitter, or what Go Shops asked for; within SQS's 12 h limit."""
+        """Exponential backoff with full jitter, or what Go Shops asked for, either at most
+        `max_seconds`: even 100 attempts then end in the DLQ long before the queue's 4-day retention
+        would delete the message unposted, and well inside SQS's 12-hour visibility limit."""
         if retry_after is not None:
-            return min(max(math.ceil(retry_after), 1), 43200)
+            return min(max(math.ceil(retry_after), 1), self.max_seconds)
         ceiling = min(self.max_seconds, self.base_seconds * 2 ** max(receive_count - 1, 0))
         return max(1, int(random.uniform(ceiling / 2, ceiling)))
 

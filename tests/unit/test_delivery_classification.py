@@ -51,7 +51,7 @@ def test_outages_timeouts_and_throttling_are_retried(status):
 
 @pytest.mark.parametrize(
     ("header", "seconds"),
-    [("7", 7.0), (" 120 ", 120.0), ("0", 0.0), ("", None), (None, None), ("soon", None), ("-5", None), ("1.5", None)],
+    [("7", 7.0), (" 120 ", 120.0), ("0", 0.0), ("", None), (None, None), ("soon", None), ("-5", None), ("1.5", None), ("²", None), ("٣", None)],
 )
 def test_retry_after_in_seconds(header, seconds):
     assert parse_retry_after(header) == seconds
@@ -66,8 +66,8 @@ def test_retry_after_as_an_http_date():
 # ---------------------------------------------------------------- retry policy
 
 
-@pytest.mark.parametrize(("retry_after", "delay"), [(7, 7), (0, 1), (0.2, 1), (1.5, 2), (10**9, 43200)])
-def test_retry_after_is_honoured_within_the_visibility_limit(retry_after, delay):
+@pytest.mark.parametrize(("retry_after", "delay"), [(7, 7), (0, 1), (0.2, 1), (1.5, 2), (900, 900), (43000, 900), (10**9, 900)])
+def test_retry_after_is_honoured_up_to_the_backoff_ceiling(retry_after, delay):
     assert RetryPolicy(10, 900, MAX_RECEIVES).delay(3, retry_after) == delay
 
 

@@ -7,9 +7,13 @@ redrive policy moves on its own (the function crashed every time) arrive without
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 REASON_LIMIT = 256
+# What SQS accepts in an attribute value (as in a message body); a reason quoting Go Shops' error
+# text may hold anything else, and one such character would make SQS refuse the whole send.
+_NOT_SQS_TEXT = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class DeadLetters:
@@ -31,4 +35,4 @@ class DeadLetters:
 
 
 def _text(value: str) -> dict:
-    return {"DataType": "String", "StringValue": value}
+    return {"DataType": "String", "StringValue": _NOT_SQS_TEXT.sub("?", value)}

@@ -310,6 +310,13 @@ def test_the_dead_letter_send_failing_leaves_the_message_to_the_queue(aws):
         make_deliverer(aws, ScriptedGoShops(answer(400))).deliver(message_body(), 1)
 
 
+def test_characters_sqs_refuses_in_an_attribute_are_replaced(aws):
+    # Go Shops' error text is quoted in the reason; SQS allows tab, newline, return and printable text.
+    DeadLetters(aws["dlq_url"], aws["sqs"]).put(message_body(), reason="item \x00 bad\x1f\ud800\ttab é 🛒", status=400)
+    [entry] = dead_letters(aws)
+    assert entry["reason"] == "item ? bad??\ttab é 🛒"
+
+
 def test_a_long_reason_is_cut_to_what_an_attribute_should_carry(aws):
     DeadLetters(aws["dlq_url"], aws["sqs"]).put(message_body(), reason="x" * 1000, status=503, tenant="acme", event="purchase")
     [entry] = dead_letters(aws)

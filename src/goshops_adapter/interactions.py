@@ -74,27 +74,42 @@ class InteractionMessage:
             if raw.get("v") != MESSAGE_VERSION:
                 raise MessageError(f"unsupported message version {raw.get('v')!r}")
             data, source = raw["data"], raw["source"]
-            return cls(
-                id=str(raw["id"]),
-                tenant=str(raw["tenant"]),
-                project=str(raw["project"]),
+            message = cls(
+                id=_string(raw, "id"),
+                tenant=_string(raw, "tenant"),
+                project=_string(raw, "project"),
                 interaction=Interaction(
-                    event=str(data["event"]),
-                    item=str(data["item"]),
-                    customer=str(data["customer"]),
-                    date=str(data["date"]),
+                    event=_string(data, "event"),
+                    item=_string(data, "item"),
+                    customer=_string(data, "customer"),
+                    date=_string(data, "date"),
                 ),
                 source=Source(
-                    platform=str(source["platform"]),
-                    topic=str(source.get("topic", "")),
-                    ref=str(source.get("ref", "")),
-                    delivery=str(source.get("delivery", "")),
+                    platform=_string(source, "platform"),
+                    topic=_string(source, "topic", ""),
+                    ref=_string(source, "ref", ""),
+                    delivery=_string(source, "delivery", ""),
                 ),
             )
         except MessageError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise MessageError(f"malformed interaction message: {exc.__class__.__name__}") from exc
+        if message.interaction.event not in EVENTS:
+            raise MessageError(f"malformed interaction message: event is not one of {', '.join(EVENTS)}")
+        return message
+
+
+_REQUIRED = object()
+
+
+def _string(block: dict, key: str, default: object = _REQUIRED) -> str:
+    """A field of a queue message, which must be a non-empty string unless it has a default: a null
+    or an object turned into text would be posted to Go Shops as an item or a customer."""
+    value = block[key] if default is _REQUIRED else block.get(key, default)
+    if not isinstance(value, str) or (default is _REQUIRED and not value):
+        raise MessageError(f"malformed interaction message: {key} is not a non-empty string")
+    return value
 
 
 def interaction_id(tenant: str, platform: str, ref: str, event: str, item: str) -> str:

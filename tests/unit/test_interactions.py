@@ -69,6 +69,26 @@ def test_malformed_messages_raise_message_error(body):
         InteractionMessage.from_json(body)
 
 
+@pytest.mark.parametrize(
+    ("where", "field", "value"),
+    [
+        ("data", "item", None),
+        ("data", "customer", {"email": "jane.doe@example.com"}),
+        ("data", "date", 17),
+        ("data", "item", ""),
+        ("data", "event", "click"),
+        (None, "tenant", ["acme"]),
+        ("source", "ref", 5),
+    ],
+)
+def test_a_field_of_the_wrong_type_is_a_malformed_message_not_text_for_go_shops(where, field, value):
+    raw = json.loads(sample_message().to_json())
+    (raw[where] if where else raw)[field] = value
+    with pytest.raises(MessageError) as raised:
+        InteractionMessage.from_json(json.dumps(raw))
+    assert "jane.doe" not in str(raised.value)
+
+
 def test_message_text_is_exactly_what_json_dumps_writes():
     message = build_message(
         "tienda-ñ", "p-\"1\"", Interaction("cart", "sku/ü\\1", "anon-\u2603", "2025-03-14T14:14:38Z"), Source("vtex", "invoiced", "order:1-01", "1-01/invoiced")

@@ -5,8 +5,10 @@ Every test ends by counting both queues: whatever a replay did or failed to do, 
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -173,3 +175,32 @@ def test_a_dlq_that_stops_answering_mid_run_keeps_what_was_moved_and_says_so(que
     assert summary.moved == 10
     assert summary.errors == ["stopped reading the DLQ (ClientError); what was not read is still there"]
     assert len(queues.bodies(queues.failed)) == 5
+
+
+def test_a_replay_that_outlasts_the_read_hold_still_reads_every_message(queues, monkeypatch):
+    # A long run (thousands of messages) sees what it skipped come back once the hold runs out;
+    # here the hold is 1 s and the first batch takes longer than that.
+    from adapterctl import replay as replay_module
+
+    for _ in range(15):
+        queues.put_failed("south", "purchase", "x")
+    for _ in range(10):
+        queues.put_failed("north", "purchase", "x")
+    monkeypatch.setattr(replay_module, "read_batches", functools.partial(replay_module.read_batches, hold_seconds=1))
+    first_batch_slow = iter([1.3])
+    summary = replay(queues.sqs, queues.failed, queues.interactions, Filters(tenant="north"), progress=lambda *_: time.sleep(next(first_batch_slow, 0)))
+    assert (summary.moved, summary.errors) == (10, [])
+    assert queues.tenants_in(queues.interactions) == ["north"] * 10
+
+
+def test_a_dlq_that_only_hands_back_what_was_read_stops_the_replay_with_an_error(queues, monkeypatch):
+    from adapterctl import replay as replay_module
+
+    for _ in range(15):
+        queues.put_failed("south", "purchase", "x")
+    monkeypatch.setattr(replay_module, "read_batches", functools.partial(replay_module.read_batches, hold_seconds=0))
+    summary = replay(queues.sqs, queues.failed, queues.interactions, Filters(tenant="north"))
+    assert summary.moved == 0
+    assert summary.errors and summary.errors[0].startswith("stopped: the DLQ kept answering with messages already read")
+    with pytest.raises(replay_module.ReadStalled):
+        list_failed(queues.sqs, queues.failed)

@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from adapterctl import connect, demo, dlq, local, status, tenant_cmd
+from adapterctl.replay import ReadStalled
 from adapterctl.targets import TargetError
 
 COMMAND_MODULES = (local, demo, dlq, tenant_cmd, connect, status)
@@ -29,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     except TargetError as exc:
         print(f"adapterctl: {exc}", file=sys.stderr)
         return 2
+    except ReadStalled as exc:
+        print(f"adapterctl: {exc}; nothing was changed by the listing, run it again", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -19,6 +19,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 # How long a read hides a message from other readers; the run releases everything it skipped at the end.
 HOLD_SECONDS = 120
+# Answers in a row holding only messages this run already read (back once their hold expired, in a
+# run longer than the hold) before it gives up saying so, rather than read them round forever.
+MAX_REREAD_ANSWERS = 100
+
+
+class ReadStalled(Exception):  # noqa: N818 - names what happened
+    """The DLQ kept handing back messages already read: some may not have been read at all."""
 NO_REASON = "no reason recorded (moved by the redrive policy)"
 
 
@@ -90,8 +97,13 @@ class ReplaySummary:
 
 
 def read_batches(sqs, dlq_url: str, *, hold_seconds: int = HOLD_SECONDS) -> Iterator[list[FailedInteraction]]:
-    """Every message in the DLQ once, a receive at a time, each hidden for `hold_seconds` once read."""
+    """Every message in the DLQ once, a receive at a time, each hidden for `hold_seconds` once read.
+
+    Only an empty answer ends the reading. An answer of messages already read means their hold ran
+    out during a long run, not that the queue is done: receiving them hid them again, so reading
+    goes on to those not read yet."""
     seen: set[str] = set()
+    rereads = 0
     while True:
         # A long poll (WaitTimeSeconds > 0) asks every SQS server, so an empty answer means empty.
         response = sqs.receive_message(
@@ -102,9 +114,16 @@ def read_batches(sqs, dlq_url: str, *, hold_seconds: int = HOLD_SECONDS) -> Iter
             MessageAttributeNames=["All"],
             MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
         )
-        fresh = [m for m in response.get("Messages", []) if m["MessageId"] not in seen]
-        if not fresh:
+        messages = response.get("Messages", [])
+        if not messages:
             return
+        fresh = [m for m in messages if m["MessageId"] not in seen]
+        if not fresh:
+            rereads += 1
+            if rereads > MAX_REREAD_ANSWERS:
+                raise ReadStalled(f"the DLQ kept answering with messages already read ({len(seen)} read)")
+            continue
+        rereads = 0
         seen.update(m["MessageId"] for m in fresh)
         yield [FailedInteraction.from_sqs(message) for message in fresh]
 
@@ -120,8 +139,12 @@ def release(sqs, dlq_url: str, items: list[FailedInteraction]) -> None:
 
 
 def list_failed(sqs, dlq_url: str) -> list[FailedInteraction]:
-    items = [item for batch in read_batches(sqs, dlq_url) for item in batch]
-    release(sqs, dlq_url, items)
+    items: list[FailedInteraction] = []
+    try:
+        for batch in read_batches(sqs, dlq_url):
+            items += batch
+    finally:
+        release(sqs, dlq_url, items)
     return items
 
 
@@ -166,6 +189,8 @@ def replay(
                 break  # the rest of the queue is not even read
     except (BotoCoreError, ClientError) as exc:
         summary.errors.append(f"stopped reading the DLQ ({exc.__class__.__name__}); what was not read is still there")
+    except ReadStalled as exc:
+        summary.errors.append(f"stopped: {exc}; what was not read is still there, run the replay again")
     finally:
         release(sqs, dlq_url, left_in_place)
     return summary

@@ -78,9 +78,15 @@ def test_since_as_a_date(value, when):
     assert parse_since(value) == when
 
 
-@pytest.mark.parametrize("value", ["", "yesterday", "-5h", "6 h", "5w", "2025-13-01"])
+@pytest.mark.parametrize("value", ["", "yesterday", "-5h", "6 h", "5w", "2025-13-01", "²h"])
 def test_since_that_is_neither_is_refused(value):
     with pytest.raises(argparse.ArgumentTypeError, match="expected an ISO date-time or an age"):
+        parse_since(value)
+
+
+@pytest.mark.parametrize("value", ["99999999d", "999999999999h"])
+def test_an_age_reaching_back_before_year_one_is_refused_with_a_reason(value):
+    with pytest.raises(argparse.ArgumentTypeError, match="before year 1"):
         parse_since(value)
 
 

@@ -51,8 +51,11 @@ def positive_int(value: str) -> int:
 
 def parse_since(value: str) -> datetime:
     units = {"m": "minutes", "h": "hours", "d": "days"}
-    if value[-1:] in units and value[:-1].isdigit():
-        return datetime.now(UTC) - timedelta(**{units[value[-1]]: int(value[:-1])})
+    if value[-1:] in units and value[:-1].isascii() and value[:-1].isdigit():
+        try:
+            return datetime.now(UTC) - timedelta(**{units[value[-1]]: int(value[:-1])})
+        except OverflowError:
+            raise argparse.ArgumentTypeError(f"{value!r} reaches back before year 1; every entry is younger than that, so leave --since out") from None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

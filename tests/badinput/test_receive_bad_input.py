@@ -86,8 +86,10 @@ def headers_for(body: bytes, *, secret: str | None, topic: str = "orders/paid", 
 
 # ---------------------------------------------------------------- strategies
 
+# Text as JSON can carry it, lone surrogates included (a "\ud800" escape parses to one).
+json_text = st.text(max_size=30) | st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=3)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    st.none() | st.booleans() | st.integers() | st.floats() | json_text,
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5),
     max_leaves=25,
 )

@@ -220,3 +220,23 @@ def test_bad_input_exits_2(capsys, admin, extra, tenant, expected):
     assert code == 2
     assert expected in err
     assert admin.outcomes() == []  # refused before calling Shopify
+
+
+def test_a_key_rotated_while_connect_runs_is_not_undone_by_it(stack, capsys, admin, monkeypatch):
+    # Connecting can take minutes when Shopify throttles; the shop it records goes on the secret as
+    # it is then, not on the copy read at the start.
+    from adapterctl import connect_shopify
+
+    apply = connect_shopify.apply_plan
+
+    def rotate_meanwhile(*args, **kwargs):
+        assert run_cli(capsys, "tenant", "rotate", "shop1", "goshops-api-key", "--value", "rotated-while-connecting-0001")[0] == 0
+        return apply(*args, **kwargs)
+
+    monkeypatch.setattr(connect_shopify, "apply_plan", rotate_meanwhile)
+
+    code, _out, err = connect(capsys, admin)
+
+    assert code == 0, err
+    shopify_block, goshops_block = secret_of(stack, "shop1")["shopify"], secret_of(stack, "shop1")["goshops"]
+    assert (goshops_block["api_key"], shopify_block["shop"]) == ("rotated-while-connecting-0001", "acme.myshopify.com")

@@ -272,3 +272,84 @@ def test_a_rotated_goshops_key_is_delivered_with_at_once_without_a_restart(stack
     assert refused >= 1  # the cached old key was refused first: the new one came from re-reading the secret
     assert deliver.deliverer() is warm_deliverer  # same execution environment: nothing restarted
     assert [m for m in stack.peek_failed() if json.loads(m["Body"])["tenant"] == SAMPLE_TENANT] == []
+
+
+def test_show_json_fed_back_to_update_keeps_every_secret(stack, capsys, tmp_path):
+    add_full(capsys, "roundtrip")
+    before = secret_of(stack, "roundtrip")
+    _code, shown, _err = run_cli(capsys, "tenant", "show", "roundtrip", "--json")
+    edited = json.loads(shown)
+    edited["goshops"]["project"] = "renamed-project"
+    path = tmp_path / "roundtrip.json"
+    path.write_text(json.dumps(edited))
+
+    code, out, err = run_cli(capsys, "tenant", "update", "roundtrip", "--from-file", str(path))
+
+    assert code == 0, err
+    after = secret_of(stack, "roundtrip")
+    assert after == {**before, "goshops": {**before["goshops"], "project": "renamed-project"}}
+    assert out.count("\n  ") == 1 and "goshops.project" in out  # the one change, no secret "changed"
+
+
+def test_a_mask_that_is_not_the_stored_secrets_is_refused(stack, capsys):
+    add_full(capsys, "masks")
+    before = secret_of(stack, "masks")
+
+    code, _out, err = run_cli(capsys, "tenant", "update", "masks", "--goshops-api-key", "****zzzz")
+
+    assert code == 2 and "is a masked value" in err
+    assert secret_of(stack, "masks") == before
+
+
+def test_a_prompt_closed_with_end_of_input_writes_nothing_and_says_so(stack, capsys, monkeypatch):
+    def end_of_input(_prompt):
+        raise EOFError
+
+    monkeypatch.setattr(tenant_cmd, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("builtins.input", end_of_input)
+    monkeypatch.setattr(tenant_cmd.getpass, "getpass", end_of_input)
+
+    code, _out, err = run_cli(capsys, "tenant", "add", "eof")
+
+    assert code == 2 and "end of input" in err and "Traceback" not in err
+    assert "eof" not in run_cli(capsys, "tenant", "list")[1]
+
+
+@pytest.mark.parametrize(
+    ("file_config", "flags", "expected"),
+    [
+        ({"goshops": "x"}, ["--goshops-project", "p"], "goshops must be a JSON object"),
+        ({"goshops": {"project": "p", "api_key": "k"}, "options": "sku"}, ["--item-id", "sku"], "options must be a JSON object"),
+        ({"goshops": {"project": "p", "api_key": "k"}, "shopify": {"webhook_secret": "s", "admin_token": {"value": "shpat_in_an_object_0001"}}}, [], "shopify.admin_token must be a string"),
+    ],
+)
+def test_a_file_of_the_wrong_shape_is_a_clear_error_not_a_traceback(stack, capsys, tmp_path, file_config, flags, expected):
+    path = tmp_path / "wrong.json"
+    path.write_text(json.dumps(file_config))
+
+    code, out, err = run_cli(capsys, "tenant", "add", "wrongshape", "--from-file", str(path), *flags)
+
+    assert code == 2 and expected in err and "Traceback" not in err
+    assert "shpat_in_an_object_0001" not in out + err
+
+
+def test_rotate_writes_on_the_secret_as_it_is_after_the_prompt(stack, capsys, monkeypatch):
+    # Another operator changes the tenant while this one types the new value: both changes stay.
+    add_full(capsys, "busy")
+
+    def answer_after_a_change_elsewhere(_prompt):
+        assert run_cli(capsys, "tenant", "update", "busy", "--goshops-project", "changed-meanwhile")[0] == 0
+        return "typed-app-token-0123456789"
+
+    monkeypatch.setattr(tenant_cmd, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(tenant_cmd.getpass, "getpass", answer_after_a_change_elsewhere)
+
+    assert run_cli(capsys, "tenant", "rotate", "busy", "vtex-app-token")[0] == 0
+    after = secret_of(stack, "busy")
+    assert (after["goshops"]["project"], after["vtex"]["app_token"]) == ("changed-meanwhile", "typed-app-token-0123456789")
+
+
+def test_an_empty_stack_name_is_refused_rather_than_taken_for_the_local_stack(capsys):
+    code, out, err = run_cli(capsys, "tenant", "list", "--stack", "")
+
+    assert code == 2 and "--stack needs the stack's name" in err and out == ""

@@ -16,6 +16,8 @@ bucket needs to refill by the requested cost.
 
 from __future__ import annotations
 
+import argparse
+import functools
 import json
 import os
 import re
@@ -330,10 +332,17 @@ def register(platforms) -> None:
     parser.add_argument("--api-version", default=API_VERSION, help=f"Admin API version (default {API_VERSION})")
     parser.add_argument(
         "--admin-url",
+        type=http_base_url,
         default=os.environ.get("SHOPIFY_ADMIN_URL") or None,
         help="call this base URL instead of https://{shop} (a local stand-in; env SHOPIFY_ADMIN_URL)",
     )
     parser.set_defaults(run=run)
+
+
+def http_base_url(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value.strip()):
+        raise argparse.ArgumentTypeError(f"expected an http(s):// base URL, got {value!r}")
+    return value.strip()
 
 
 def normalize_shop(shop: str) -> str:
@@ -378,10 +387,16 @@ def run(args) -> int:
     print_plan(plan, dry_run=args.dry_run)
     failed = [step for step in plan.steps if step.outcome.startswith("failed")]
     if not failed and not args.dry_run and (raw.get("shopify") or {}).get("shop") != shop:
-        # Recorded so `adapterctl status` can check this shop later (an extra key; the functions ignore it).
-        raw["shopify"]["shop"] = shop
-        store.replace(args.tenant, raw)
+        # Recorded so `adapterctl status` can check this shop later (an extra key; the functions
+        # ignore it), on the secret as it is now: Shopify may have kept this command for minutes.
+        store.edit(args.tenant, functools.partial(record_shop, shop))
     return 1 if failed else 0
+
+
+def record_shop(shop: str, raw: dict) -> dict:
+    if isinstance(raw.get("shopify"), dict):  # unless the Shopify block was removed meanwhile
+        raw["shopify"]["shop"] = shop
+    return raw
 
 
 def print_plan(plan: Plan, *, dry_run: bool) -> None:

@@ -16,7 +16,16 @@ from dataclasses import dataclass
 
 from adapterctl.jsonfile import read_json_object
 from adapterctl.targets import add_target_arguments, resolve_target
-from adapterctl.tenant_secrets import CommandError, TenantSecrets, check_tenant_name, is_secret_field, mask, masked, reports_errors
+from adapterctl.tenant_secrets import (
+    CommandError,
+    TenantSecrets,
+    check_tenant_name,
+    is_secret_field,
+    looks_masked,
+    mask,
+    masked,
+    reports_errors,
+)
 from goshops_adapter.tenants import ITEM_ID_CHOICES
 
 PLATFORMS = ("shopify", "vtex")
@@ -126,7 +135,10 @@ def _add_value_arguments(parser) -> None:
 # ---------------------------------------------------------------- building a config from the input
 def _set(raw: dict, path: str, value) -> None:
     block, key = path.split(".")
-    raw.setdefault(block, {})[key] = value
+    values = raw.setdefault(block, {})
+    if not isinstance(values, dict):
+        raise CommandError(f"{block} must be a JSON object (it is {type(values).__name__}), so --{FIELDS_BY_PATH[path].flag if path in FIELDS_BY_PATH else key} cannot set {path}")
+    values[key] = value
 
 
 def _get(raw: dict, path: str):
@@ -170,6 +182,22 @@ def _changes_from_arguments(args) -> dict:
     return changes
 
 
+def _keep_masked_secrets(changes: dict, current: dict) -> None:
+    """Secret values in `changes` that are masks (as `tenant show` prints them): the mask of the
+    stored value keeps that value; any other mask cannot be a secret, and is refused."""
+    for block, values in changes.items():
+        for key, value in list(values.items()) if isinstance(values, dict) else ():
+            if not (is_secret_field(block, key) and looks_masked(value)):
+                continue
+            stored = _get(current, f"{block}.{key}")
+            if stored is not None and value == masked({key: stored}, block)[key]:
+                values[key] = stored
+            else:
+                raise CommandError(
+                    f"{block}.{key} is a masked value ({value!r}), not a secret: give the secret itself, or leave it out to keep the stored one"
+                )
+
+
 def _missing(raw: dict) -> list[str]:
     paths = list(REQUIRED["goshops"])
     for platform in PLATFORMS:
@@ -193,9 +221,12 @@ def stdin_is_terminal() -> bool:
 
 
 def ask(label: str, *, secret: bool) -> str:
-    if secret:
-        return getpass.getpass(f"{label}: ").strip()
-    return input(f"{label}: ").strip()
+    try:
+        if secret:
+            return getpass.getpass(f"{label}: ").strip()
+        return input(f"{label}: ").strip()
+    except EOFError:  # Ctrl-D, or the input ran out
+        raise CommandError(f"no {label} given (end of input); nothing was written") from None
 
 
 def _prompt_for_missing(raw: dict) -> None:
@@ -232,6 +263,7 @@ def _missing_error(missing: list[str]) -> CommandError:
 def run_add(args) -> int:
     check_tenant_name(args.name)
     raw = _changes_from_arguments(args)
+    _keep_masked_secrets(raw, {})
     missing = _missing(raw)
     if stdin_is_terminal() and (missing or not all(isinstance(raw.get(platform), dict) for platform in PLATFORMS)):
         _prompt_for_missing(raw)
@@ -256,20 +288,24 @@ def run_update(args) -> int:
         raise CommandError("nothing to update: give the values to change as flags or --from-file")
     target = resolve_target(args)
     store = TenantSecrets(target)
-    before = store.read(args.name)
-    after = _merge(before, changes)
-    for platform in args.remove:
-        after.pop(platform, None)
     notes: list[str] = []
-    _generate_hook_token(after, notes)
-    missing = _missing(after)
-    if missing:
-        raise _missing_error(missing)
+
+    def change(current: dict) -> dict:
+        _keep_masked_secrets(changes, current)
+        updated = _merge(current, changes)
+        for platform in args.remove:
+            updated.pop(platform, None)
+        _generate_hook_token(updated, notes)
+        missing = _missing(updated)
+        if missing:
+            raise _missing_error(missing)
+        return updated
+
+    before, after = store.edit(args.name, change)
     differences = describe_changes(before, after)
     if not differences:
         print(f"Tenant {args.name!r} already has these values; nothing written.")
         return 0
-    store.replace(args.name, after)
     print(f"Updated tenant {args.name!r} in {store.where()}:")
     for line in differences:
         print(f"  {line}")
@@ -347,14 +383,22 @@ def run_rotate(args) -> int:
     block = path.split(".")[0]
     target = resolve_target(args)
     store = TenantSecrets(target)
-    raw = store.read(args.name)
-    if not isinstance(raw.get(block), dict):
-        raise CommandError(f"tenant {args.name!r} has no {block} block: add it with `adapterctl tenant update {args.name} ...`")
+
+    def has_block(raw: dict) -> dict:
+        if not isinstance(raw.get(block), dict):
+            raise CommandError(f"tenant {args.name!r} has no {block} block: add it with `adapterctl tenant update {args.name} ...`")
+        return raw
+
+    has_block(store.read(args.name))  # before asking for a value it could not take
     value = _new_value(args, path)
-    if value == _get(raw, path):
-        raise CommandError(f"that is the current {path}: give a new value")
-    _set(raw, path, value)
-    store.replace(args.name, raw)
+
+    def change(raw: dict) -> dict:  # on the secret as it is after the prompt, not before it
+        if value == _get(has_block(raw), path):
+            raise CommandError(f"that is the current {path}: give a new value")
+        _set(raw, path, value)
+        return raw
+
+    store.edit(args.name, change)
     print(f"Rotated {path} of tenant {args.name!r} (now {mask(value)}).")
     print(AFTER_ROTATE[path].format(tenant=args.name))
     return 0

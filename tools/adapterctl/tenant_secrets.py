@@ -11,6 +11,7 @@ what went wrong without a traceback.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import sys
@@ -77,9 +78,16 @@ def check_tenant_name(name: str) -> None:
 def validated(name: str, raw: object) -> TenantConfig:
     check_tenant_name(name)
     try:
-        return parse_tenant_config(name, raw)
+        config = parse_tenant_config(name, raw)
     except TenantConfigError as exc:
         raise CommandError(f"tenant {name!r}: {exc}") from None
+    # Keys the functions do not read (shopify.shop, shopify.admin_token, ...) are the commands' own:
+    # a secret among them must be text, or it could be neither masked nor used.
+    for block, values in raw.items():
+        for key, value in values.items() if isinstance(values, dict) else ():
+            if is_secret_field(block, key) and not isinstance(value, str):
+                raise CommandError(f"tenant {name!r}: {block}.{key} must be a string")
+    return config
 
 
 def is_secret_field(block: str | None, key: str) -> bool:
@@ -99,13 +107,18 @@ def masked(raw: dict, block: str | None = None) -> dict:
     """A copy of a tenant config with every secret value replaced by its mask."""
     copy: dict = {}
     for key, value in raw.items():
-        if isinstance(value, dict):
+        if is_secret_field(block, key) and value not in (None, ""):
+            copy[key] = mask(value) if isinstance(value, str) else "(set, not a string)"
+        elif isinstance(value, dict):
             copy[key] = masked(value, key)
-        elif is_secret_field(block, key) and value not in (None, ""):
-            copy[key] = mask(value)
         else:
             copy[key] = value
     return copy
+
+
+def looks_masked(value: object) -> bool:
+    """Whether a value is what `mask` prints rather than a secret (`tenant show` output fed back in)."""
+    return isinstance(value, str) and (value.startswith("****") or value in ("set", "(empty)", "(set, not a string)"))
 
 
 class TenantSecrets:
@@ -150,6 +163,17 @@ class TenantSecrets:
             if exc.response.get("Error", {}).get("Code") == "ResourceExistsException":
                 raise CommandError(f"tenant {name!r} already exists in {self.where()}: change it with `adapterctl tenant update {name}`") from None
             raise
+
+    def edit(self, name: str, change: Callable[[dict], dict]) -> tuple[dict, dict]:
+        """Apply `change` to the tenant's config as it is now and store the result, if it differs;
+        (before, after). Secrets Manager has no conditional write, so a command that waited (on
+        Shopify, on a prompt) reads the secret again here rather than write back the copy it read
+        at its start, which would undo a change made meanwhile."""
+        before = self.read(name)
+        after = change(copy.deepcopy(before))
+        if after != before:
+            self.replace(name, after)
+        return before, after
 
     def replace(self, name: str, raw: dict) -> TenantConfig:
         config = validated(name, raw)

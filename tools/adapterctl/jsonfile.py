@@ -14,6 +14,8 @@ def read_json_object(path: str | Path, what: str) -> dict:
         raise ValueError(f"cannot read {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise ValueError(f"{path} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"{path} is nested too deeply to be {what}") from None
     if not isinstance(raw, dict):
         raise ValueError(f"{path} must hold {what}")
     return raw

@@ -11,7 +11,7 @@ import os
 from collections import Counter
 
 from adapterctl.connect import webhook_url
-from adapterctl.connect_shopify import ShopifyAdmin, ShopifyError, list_subscriptions, topic_enum
+from adapterctl.connect_shopify import ShopifyAdmin, ShopifyError, http_base_url, list_subscriptions, topic_enum
 from adapterctl.connect_vtex import VtexError, VtexHookConfig, describe_hook_changes, desired_config
 from adapterctl.replay import list_failed
 from adapterctl.targets import add_target_arguments, resolve_target
@@ -27,7 +27,7 @@ def register(subparsers) -> None:
     parser.add_argument("--tenant", required=True)
     parser.add_argument("--no-check", action="store_true", help="do not ask Shopify and VTEX what they have configured")
     parser.add_argument("--public-url", metavar="URL", default=os.environ.get("ADAPTER_PUBLIC_URL") or None, help="as given to `connect`")
-    parser.add_argument("--admin-url", default=os.environ.get("SHOPIFY_ADMIN_URL") or None, help="as given to `connect shopify`")
+    parser.add_argument("--admin-url", type=http_base_url, default=os.environ.get("SHOPIFY_ADMIN_URL") or None, help="as given to `connect shopify`")
     parser.set_defaults(run=run)
 
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import boto3
+import urllib3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 LOCAL_STATE_FILE = Path(__file__).resolve().parents[2] / ".local-stack.json"
@@ -65,8 +66,29 @@ def write_local_state(target: Target, path: Path | None = None) -> None:
     (path or local_state_file()).write_text(json.dumps(asdict(target), indent=2) + "\n", encoding="utf-8")
 
 
-def clear_local_state(path: Path | None = None) -> None:
-    (path or local_state_file()).unlink(missing_ok=True)
+def clear_local_state(target: Target, path: Path | None = None) -> None:
+    """Remove the state file, if it still describes `target` (another stack may have written it)."""
+    path = path or local_state_file()
+    try:
+        if local_target(path) == target:
+            path.unlink(missing_ok=True)
+    except TargetError:
+        pass
+
+
+def running_local_endpoint(path: Path | None = None) -> str | None:
+    """The emulator endpoint of a local stack that is still answering, as the state file names it."""
+    try:
+        endpoint = local_target(path).endpoint_url
+    except TargetError:
+        return None
+    if not endpoint:
+        return None
+    try:
+        urllib3.request("GET", f"{endpoint}/moto-api/", timeout=urllib3.Timeout(total=1.0), retries=False)
+    except urllib3.exceptions.HTTPError:
+        return None
+    return endpoint
 
 
 def local_target(path: Path | None = None) -> Target:
@@ -75,6 +97,8 @@ def local_target(path: Path | None = None) -> Target:
         state = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise TargetError("no local stack is running: start one with `make local` in another terminal") from None
+    except OSError as exc:
+        raise TargetError(f"cannot read the local stack's state file {path}: {exc.strerror}") from None
     except ValueError:
         state = None
     try:
@@ -121,6 +145,10 @@ def add_target_arguments(parser) -> None:
 
 
 def resolve_target(args) -> Target:
-    if getattr(args, "stack", None):
-        return stack_target(args.stack, args.region)
+    stack = getattr(args, "stack", None)
+    if stack is not None:
+        if not stack.strip():
+            # Most likely an unset variable in a script: never fall back to another stack for it.
+            raise TargetError("--stack needs the stack's name (it was empty)")
+        return stack_target(stack.strip(), args.region)
     return local_target()

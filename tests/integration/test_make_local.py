@@ -45,10 +45,16 @@ def test_make_local_serves_the_users_tenants_and_posts_to_the_users_go_shops(tmp
                 time.sleep(0.1)
             assert sorted(r["data"]["item"] for r in goshops.received()) == ["8120934600121", "8120934600555"]
             assert {r["project"] for r in goshops.received()} == {"eu-project"}
+            # A second one on another port must not take the first one's place in the state file.
+            state = (tmp_path / "state.json").read_text()
+            second = subprocess.run([sys.executable, "-m", "adapterctl", "local"], cwd=tmp_path, env={**env, "PORT": str(free_port())}, capture_output=True, text=True, timeout=60)
+            assert second.returncode == 2 and "already running" in second.stderr
+            assert (tmp_path / "state.json").read_text() == state
         finally:
             process.terminate()
             output, _ = process.communicate(timeout=20)
         assert process.returncode == 0, output
+        assert not (tmp_path / "state.json").exists()
         for secret in ("eu-key-123", "eu-secret", "jane.doe@example.com", "+15555550123"):
             assert secret not in banner + output
 
@@ -60,3 +66,13 @@ def test_make_local_explains_a_bad_tenants_file(tmp_path):
     assert result.returncode == 2
     assert "tenant 'shop': goshops.api_key is required" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("env", "argv", "expected"), [({"PORT": "abc"}, [], "PORT: expected a TCP port"), ({}, ["--port", "70000"], "expected a TCP port from 1 to 65535")])
+def test_make_local_explains_a_bad_port(tmp_path, env, argv, expected):
+    environment = {**os.environ, "ADAPTERCTL_LOCAL_STATE": str(tmp_path / "state.json"), **env}
+    result = subprocess.run([sys.executable, "-m", "adapterctl", "local", *argv], env=environment, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and expected in result.stderr and "Traceback" not in result.stderr
+    # Other commands do not read PORT at all.
+    listing = subprocess.run([sys.executable, "-m", "adapterctl", "tenant", "list"], env=environment, capture_output=True, text=True, timeout=60)
+    assert "no local stack is running" in listing.stderr and "Traceback" not in listing.stderr

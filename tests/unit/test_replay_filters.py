@@ -102,3 +102,21 @@ def test_tenant_filter_must_be_a_tenant_name(value):
     with pytest.raises(argparse.ArgumentTypeError, match="is not a tenant name"):
         tenant_name(value)
     assert tenant_name("acme-2") == "acme-2"
+
+
+def test_a_file_nested_deeper_than_the_parser_goes_is_a_clear_error(tmp_path):
+    from adapterctl.jsonfile import read_json_object
+
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 200_000)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        read_json_object(path, "one tenant config")
+
+
+@pytest.mark.parametrize("value", ["ftp://x", "acme.myshopify.com", "http://", "http://a b"])
+def test_an_admin_url_that_is_not_http_is_refused_by_the_parser(value):
+    from adapterctl.connect_shopify import http_base_url
+
+    with pytest.raises(argparse.ArgumentTypeError, match="http"):
+        http_base_url(value)
+    assert http_base_url(" http://127.0.0.1:4001 ") == "http://127.0.0.1:4001"

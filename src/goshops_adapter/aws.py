@@ -13,8 +13,10 @@ from functools import cache
 import boto3
 from botocore.config import Config
 
-# AWS answers these calls in milliseconds; short timeouts and two attempts keep a webhook's worst
-# case (first-seen write, queueing, releasing) well inside the platforms' 5-second deadline.
+# AWS answers these calls in milliseconds. Short timeouts and two attempts hold a call that gets no
+# answer to about 2 s, so a webhook meeting one slow call still answers inside the platforms'
+# 5 seconds; when DynamoDB and SQS both stop answering, the platform may give up waiting first,
+# and retries the webhook as it does after a 5xx.
 # The functions build every request themselves (tests send each one to an emulator), so the SDK's
 # own check of each request is skipped, as botocore allows for speed: ~10% of its CPU per call
 # (`make bench`). A malformed request would still be refused by AWS, as a ClientError.

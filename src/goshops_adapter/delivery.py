@@ -43,10 +43,11 @@ DELIVERED_RECORD_SECONDS = 15 * 86400
 
 
 class RetryLater(Exception):  # noqa: N818 - a signal to the caller, not an error
-    def __init__(self, reason: str, delay_seconds: int):
+    def __init__(self, reason: str, delay_seconds: int, tenant: str = ""):
         super().__init__(reason)
         self.reason = reason
         self.delay_seconds = delay_seconds
+        self.tenant = tenant  # for the log line: which store's interactions are waiting
 
 
 class _Failed(Exception):  # noqa: N818 - private, named for what happened
@@ -157,7 +158,7 @@ class Deliverer:
         """Retry later, unless this was the last attempt the redrive policy allows: then the DLQ, with the reason."""
         if receive_count >= self._policy.max_receive_count:
             return self._dead_letter(body, message, f"{reason}; gave up after {receive_count} attempts", status=status)
-        raise RetryLater(reason, delay)
+        raise RetryLater(reason, delay, message.tenant)
 
     def _post(self, key: dict, message: InteractionMessage, accepted: list[int]) -> dict:
         """Post once; `key` is only for Powertools, which records the attempt under it."""

@@ -81,7 +81,7 @@ def lambda_handler(event: dict, context) -> dict:
             outcome = attempt.result()
         except RetryLater as retry:
             metrics.add_metric(name="InteractionsRetried", unit=MetricUnit.Count, value=1)
-            logger.info("interaction will be retried", extra={"message_id": record["messageId"], "reason": retry.reason, "delay": retry.delay_seconds})
+            logger.info("interaction will be retried", extra={"message_id": record["messageId"], "tenant": retry.tenant, "reason": retry.reason, "delay": retry.delay_seconds})
             failed.append(record["messageId"])
         except Exception:  # noqa: BLE001 - one record's failure must not lose the other records' outcomes
             metrics.add_metric(name="InteractionsErrored", unit=MetricUnit.Count, value=1)

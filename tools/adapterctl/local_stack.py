@@ -18,8 +18,10 @@ AWS_ENDPOINT_URL setting.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
+import re
 import threading
 import time
 import uuid
@@ -150,10 +152,33 @@ def reset_handler_state() -> None:
         cached.cache_clear()
 
 
+@functools.cache
+def webhook_routes() -> dict[str, tuple[str, re.Pattern]]:
+    """The receive function's HTTP API routes as template.yaml declares them: route key -> (method,
+    path pattern with its {parameters} as named groups). API Gateway answers anything else itself."""
+    routes = {}
+    for event in load_template()["Resources"]["ReceiveFunction"]["Properties"]["Events"].values():
+        if event["Type"] == "HttpApi":
+            method, path = event["Properties"]["Method"].upper(), event["Properties"]["Path"]
+            pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path))
+            routes[f"{method} {path}"] = (method, re.compile(pattern))
+    return routes
+
+
+def matching_route(method: str, path: str) -> tuple[str, dict[str, str]] | None:
+    """(route key, path parameters) of the route `method path` takes, or None (API Gateway's 404)."""
+    for route_key, (route_method, pattern) in webhook_routes().items():
+        match = pattern.fullmatch(path)
+        if match and route_method == method:
+            return route_key, match.groupdict()
+    return None
+
+
 def api_gateway_event(method: str, path: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1") -> dict:
-    """The HTTP API (payload v2) event for one request, as API Gateway builds it."""
-    parts = path.split("?", 1)[0].strip("/").split("/")
-    params = {"platform": parts[1], "tenant": parts[2]} if len(parts) == 3 and parts[0] == "webhooks" else None
+    """The HTTP API (payload v2) event for one request, as API Gateway builds it for the route it
+    matches (a request no route matches never reaches the function; tests still build one, as if
+    a `$default` route caught it)."""
+    route_key, params = matching_route(method, path.split("?", 1)[0]) or ("$default", None)
     try:
         text, encoded = body.decode("utf-8"), False
     except UnicodeDecodeError:
@@ -161,7 +186,7 @@ def api_gateway_event(method: str, path: str, headers: dict[str, str], body: byt
     now = time.time()
     return {
         "version": "2.0",
-        "routeKey": f"{method} /webhooks/{{platform}}/{{tenant}}" if params else "$default",
+        "routeKey": route_key,
         "rawPath": path.split("?", 1)[0],
         "rawQueryString": path.split("?", 1)[1] if "?" in path else "",
         "headers": {name.lower(): value for name, value in headers.items()},
@@ -171,7 +196,7 @@ def api_gateway_event(method: str, path: str, headers: dict[str, str], body: byt
             "domainName": "127.0.0.1",
             "http": {"method": method, "path": path.split("?", 1)[0], "protocol": "HTTP/1.1", "sourceIp": source_ip, "userAgent": headers.get("user-agent", "")},
             "requestId": str(uuid.uuid4()),
-            "routeKey": f"{method} /webhooks/{{platform}}/{{tenant}}",
+            "routeKey": route_key,
             "stage": "$default",
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "timeEpoch": int(now * 1000),
@@ -192,13 +217,25 @@ class _WebhookHandler(BaseHTTPRequestHandler):
     def _invoke(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length)
-        event = api_gateway_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
-        result = self.server.stack.invoke_receive(event)
+        if matching_route(self.command, self.path.split("?", 1)[0]) is None:
+            return self._answer(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
+        # As API Gateway: header names lower-cased, a repeated header's values joined with commas.
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            headers[name.lower()] = f"{headers[name.lower()]},{value}" if name.lower() in headers else value
+        event = api_gateway_event(self.command, self.path, headers, body, self.client_address[0])
+        try:
+            result = self.server.stack.invoke_receive(event)
+        except Exception:  # noqa: BLE001 - the function failed: API Gateway answers 500 for it
+            return self._answer(500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
         payload = (result.get("body") or "").encode()
         if result.get("isBase64Encoded"):
             payload = base64.b64decode(payload)
-        self.send_response(int(result.get("statusCode", 500)))
-        for name, value in (result.get("headers") or {}).items():
+        self._answer(int(result.get("statusCode", 500)), result.get("headers") or {}, payload)
+
+    def _answer(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
             if name.lower() != "content-length":
                 self.send_header(name, value)
         self.send_header("content-length", str(len(payload)))
@@ -235,6 +272,7 @@ class LocalStack:
         self.sandbox: GoShopsSandbox | None = None
         self.vtex_oms: VtexOmsStandIn | None = None
         self.resources: LocalResources | None = None
+        self.receive_invocations = 0
         self.deliver_invocations = 0
         self.deliver_failures = 0
 
@@ -320,6 +358,7 @@ class LocalStack:
 
         # One request at a time, as one Lambda execution environment would serve them.
         with self._receive_lock:
+            self.receive_invocations += 1
             return receive.lambda_handler(event, FakeLambdaContext("receive", self.resources.receive_timeout))
 
     def invoke_deliver(self, event: dict) -> dict:
@@ -360,7 +399,10 @@ class LocalStack:
         except Exception:  # noqa: BLE001 - a failed invocation: the whole batch stays on the queue
             self.deliver_failures += 1
             return
-        failed = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
+        failed = reported_failures(result, {m["MessageId"] for m in messages})
+        if failed is None:  # what Lambda takes for a failure of the whole batch
+            self.deliver_failures += 1
+            return
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
             sqs.delete_message_batch(
@@ -424,6 +466,23 @@ def sqs_record(message: dict, queue_arn: str) -> dict:
         "eventSourceARN": queue_arn,
         "awsRegion": REGION,
     }
+
+
+def reported_failures(result: object, message_ids: set[str]) -> set[str] | None:
+    """The message ids a partial batch response reports as failed, or None where Lambda fails the
+    whole batch: a response that is not an object, or an item whose itemIdentifier is missing,
+    empty, null or not a message of the batch."""
+    if result is None:
+        return set()
+    if not isinstance(result, dict) or not isinstance(result.get("batchItemFailures", []), list):
+        return None
+    failed = set()
+    for item in result.get("batchItemFailures", []):
+        identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
+        if not isinstance(identifier, str) or identifier not in message_ids:
+            return None
+        failed.add(identifier)
+    return failed
 
 
 def load_tenants_file(path: str | Path) -> dict[str, dict]:

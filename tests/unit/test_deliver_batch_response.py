@@ -64,3 +64,25 @@ def test_a_batch_whose_every_record_broke_fails_the_invocation(goshops, delivere
     monkeypatch.setattr(deliverer, "deliver_record", broken)
     with pytest.raises(deliver.BatchFailedError):
         run(deliverer, batch_event(3))
+
+
+def test_on_the_last_receive_lambda_allows_the_handler_dead_letters_with_the_reason(goshops):
+    # The handler passes Lambda's ApproximateReceiveCount on: the last attempt ends in the DLQ with
+    # why, rather than being moved there later by the redrive policy without a reason.
+    dead_lettered = []
+
+    class SQS(FakeSQS):
+        def send_message(self, **kwargs):
+            dead_lettered.append(kwargs)
+            return {"MessageId": "dead-lettered"}
+
+    settings = dataclasses.replace(SETTINGS, goshops_base_url=goshops.url)
+    deliverer = deliver.build_deliverer(settings, secrets=FakeSecretsManager(tenant_secrets(sample_tenants())), dynamodb=FakeDynamoDB(), sqs=SQS())
+    goshops.state.faults = [{"status": 503}]
+    event = batch_event(2)
+    for record in event["Records"]:
+        record["attributes"]["ApproximateReceiveCount"] = str(settings.max_receive_count)
+
+    assert run(deliverer, event) == {"batchItemFailures": []}
+    assert len(dead_lettered) == 2
+    assert all("gave up after" in entry["MessageAttributes"]["reason"]["StringValue"] for entry in dead_lettered)

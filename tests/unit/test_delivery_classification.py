@@ -323,3 +323,15 @@ def test_a_long_reason_is_cut_to_what_an_attribute_should_carry(aws):
     assert entry["reason"] == "x" * 256
     assert entry["status"] == "503"
     assert entry["failed_at"].endswith("Z")
+
+
+def test_the_idempotency_store_down_before_the_post_is_retried_not_taken_for_delivered(aws):
+    # Only a record write that fails after Go Shops accepted the post counts as delivered.
+    def refuse(**_kwargs):
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "PutItem")
+
+    aws["dynamodb"].meta.events.register("before-call.dynamodb.PutItem", refuse)
+    goshops = ScriptedGoShops(ok())
+    with pytest.raises(RetryLater):
+        make_deliverer(aws, goshops).deliver(message_body(), 1)
+    assert goshops.posts == []

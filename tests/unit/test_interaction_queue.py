@@ -126,3 +126,22 @@ def test_calls_in_flight_when_another_fails_still_queue_and_each_message_ends_on
     handed_back = [json.loads(message.to_json())["data"]["item"] for message in unsent]
     assert set(map(str, range(10, 20))) <= set(handed_back)
     assert sorted(handed_back + sqs.queued, key=int) == [str(item) for item in range(30)]
+
+
+def test_entries_refused_in_one_call_are_handed_back_beside_the_batches_a_failed_call_gave_up():
+    first_answered = threading.Event()
+    queued: list[str] = []
+
+    class SQS:
+        def send_message_batch(self, *, QueueUrl, Entries):  # noqa: N803 - the SDK's argument names
+            items = [json.loads(entry["MessageBody"])["data"]["item"] for entry in Entries]
+            if "12" in items:  # the second batch: its call fails outright, once the first has answered
+                first_answered.wait(5)
+                raise EndpointConnectionError(endpoint_url=QueueUrl)
+            first_answered.set()
+            queued.extend(item for item in items if item != "3")
+            return {"Successful": [], "Failed": [{"Id": e["Id"], "Code": "Throttling", "SenderFault": False} for e, item in zip(Entries, items, strict=True) if item == "3"]}
+
+    handed_back = [message.interaction.item for message in InteractionQueue(QUEUE_URL, SQS()).send(messages(20))]
+    assert sorted(handed_back + queued, key=int) == [str(i) for i in range(20)]
+    assert "3" in handed_back

@@ -223,3 +223,32 @@ def test_a_delivery_id_too_long_to_queue_is_a_400_and_claims_nothing(parts):
         receiver.receive("shopify", "acme", order_webhook(config))
     assert (raised.value.status, raised.value.reason) == (400, "the topic or delivery id is longer than 256 characters")
     assert first_seen.sets == {} and queue.sent == []
+
+
+class ExactPlatform:
+    """A platform module whose ref and customer id are as long as the test sets them."""
+
+    NAME = "shopify"
+    ref_length, customer_length = 0, 0
+
+    @classmethod
+    def handle(cls, webhook, tenant):
+        from goshops_adapter.interactions import Interaction
+        from goshops_adapter.platforms.base import MAPPED, MappedWebhook
+
+        interaction = Interaction(event="purchase", item="1", customer="c" * cls.customer_length, date="2025-01-01T00:00:00Z")
+        return MappedWebhook(topic="orders/paid", delivery="d", outcome=MAPPED, ref="o" * cls.ref_length, interactions=(interaction,))
+
+
+@pytest.mark.parametrize(("ref_length", "customer_length", "status"), [(256, 256, 200), (257, 1, 400), (1, 257, 400)])
+def test_ids_of_up_to_256_characters_are_queued_and_longer_ones_are_a_400(parts, monkeypatch, ref_length, customer_length, status):
+    _, first_seen, queue, config = parts
+    monkeypatch.setattr(ExactPlatform, "ref_length", ref_length)
+    monkeypatch.setattr(ExactPlatform, "customer_length", customer_length)
+    receiver = Receiver(Tenants({"acme": config}), first_seen, queue, platforms={"shopify": ExactPlatform})
+    if status == 200:
+        assert receiver.receive("shopify", "acme", order_webhook(config)).queued == 1
+    else:
+        with pytest.raises(WebhookError) as raised:
+            receiver.receive("shopify", "acme", order_webhook(config))
+        assert raised.value.status == 400 and queue.sent == []

@@ -52,6 +52,7 @@ def test_filters_combine():
     assert not Filters(event="cart").matches(item)
     assert not Filters(reason="timeout").matches(item)
     assert Filters(since=datetime(2025, 3, 14, 9, tzinfo=UTC)).matches(item)
+    assert Filters(since=datetime(2025, 3, 14, 10, tzinfo=UTC)).matches(item)  # failed at exactly that time
     assert not Filters(since=datetime(2025, 3, 14, 11, tzinfo=UTC)).matches(item)
 
 

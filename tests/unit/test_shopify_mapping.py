@@ -204,3 +204,8 @@ def signed(tenant, webhook_id: str) -> Webhook:
 )
 def test_only_a_webhook_id_shaped_like_shopifys_names_the_delivery(tenant, header, delivery):
     assert shopify.handle(signed(tenant, header), tenant).delivery == delivery
+
+
+def test_a_custom_line_is_skipped_even_when_it_carries_the_chosen_field(tenant):
+    lines = [line(None, None, "CUSTOM-SKU"), line(5, 50, "X")]
+    assert items(shopify.map_payload("orders/paid", order(lines), replace(tenant, item_id="sku"))) == ["X"]

@@ -33,6 +33,7 @@ def test_a_correct_signature_verifies():
         (signed(secret="other"), "does not match"),
         (Webhook(headers={"x-shopify-hmac-sha256": shopify.sign(SECRET, BODY)}, body=BODY + b" "), "does not match"),
         (Webhook(headers={"x-shopify-hmac-sha256": "not base64 ☃"}, body=BODY), "does not match"),
+        (Webhook(headers={"x-shopify-hmac-sha256": shopify.sign(SECRET, BODY)[:8]}, body=BODY), "does not match"),
     ],
 )
 def test_missing_or_wrong_signatures_are_401(webhook, reason):

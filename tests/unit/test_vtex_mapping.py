@@ -313,3 +313,9 @@ def test_a_tenant_chooses_its_own_purchase_states(monkeypatch):
 
 def _no_oms_call(*_args, **_kwargs):
     raise AssertionError("the OMS must not be called")
+
+
+def test_the_start_of_the_hook_token_is_not_the_hook_token():
+    with pytest.raises(WebhookError) as raised:
+        vtex.handle(hook({"hookConfig": "ping"}, token=HOOK_TOKEN[:4]), tenant())
+    assert raised.value.status == 401

@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 ITEM_ID_CHOICES = ("product", "variant", "sku")
 DEFAULT_VTEX_PURCHASE_STATES = ("payment-approved", "ready-for-handling", "invoiced")
 # Tenant names become part of secret names and URLs: keep them to a safe, boring alphabet.
 TENANT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+VTEX_ACCOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}")
 
 
 class TenantConfigError(ValueError):
@@ -59,20 +61,27 @@ class TenantConfig:
         return getattr(self, platform, None)
 
 
+def _is_safe_base_url(url: str) -> bool:
+    """https anywhere; plain http only to a local stand-in of the OMS."""
+    parsed = urlsplit(url)
+    if parsed.scheme == "https" and parsed.hostname:
+        return True
+    return parsed.scheme == "http" and parsed.hostname in ("127.0.0.1", "localhost", "::1")
+
+
 def is_valid_tenant_name(name: str) -> bool:
     return bool(TENANT_NAME.fullmatch(name or ""))  # fullmatch: `$` would let a trailing newline through
 
 
 def _text(block: dict, key: str, where: str, problems: list[str], *, required: bool = True) -> str:
     value = block.get(key)
-    if value is None or value == "":
-        if required:
-            problems.append(f"{where}.{key} is required")
-        return ""
-    if not isinstance(value, str):
+    if value is not None and not isinstance(value, str):
         problems.append(f"{where}.{key} must be a string")
         return ""
-    return value.strip()
+    text = (value or "").strip()  # blank is absent: a secret of spaces would be an empty HMAC key
+    if not text and required:
+        problems.append(f"{where}.{key} is required")
+    return text
 
 
 def _block(raw: dict, key: str, problems: list[str]) -> dict | None:
@@ -109,12 +118,17 @@ def parse_tenant_config(name: str, raw: Any) -> TenantConfig:
     vtex_raw = _block(raw, "vtex", problems)
     if vtex_raw is not None:
         account = _text(vtex_raw, "account", "vtex", problems)
+        if account and not VTEX_ACCOUNT.fullmatch(account):
+            # It becomes the OMS host the app key and token are sent to.
+            problems.append("vtex.account must be a VTEX account name (letters, digits and '-')")
         states = vtex_raw.get("purchase_states", DEFAULT_VTEX_PURCHASE_STATES)
         if not isinstance(states, (list, tuple)) or not states or not all(isinstance(s, str) and s for s in states):
             # An empty list would silently turn every order hook into "ignored".
             problems.append("vtex.purchase_states must be a non-empty list of state names")
             states = DEFAULT_VTEX_PURCHASE_STATES
         base_url = _text(vtex_raw, "base_url", "vtex", problems, required=False)
+        if base_url and not _is_safe_base_url(base_url):
+            problems.append("vtex.base_url must be an https:// URL (http:// only for this machine)")
         vtex = VtexConfig(
             account=account,
             app_key=_text(vtex_raw, "app_key", "vtex", problems),

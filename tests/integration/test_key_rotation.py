@@ -40,9 +40,10 @@ def test_deliveries_resume_with_the_rotated_key_and_nothing_is_posted_twice():
         wait_for(lambda: len([r for r in stack.sandbox.refused() if r["status"] == 401]) >= 6)
         assert stack.sandbox.received() == []
 
-        secret = json.loads(json.dumps(tenants[SAMPLE_TENANT]))
+        secret_id = f"{stack.resources.tenant_secret_prefix}{SAMPLE_TENANT}"
+        secret = json.loads(stack.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
         secret["goshops"]["api_key"] = "rotated-key"
-        stack.client("secretsmanager").put_secret_value(SecretId=f"{stack.resources.tenant_secret_prefix}{SAMPLE_TENANT}", SecretString=json.dumps(secret))
+        stack.client("secretsmanager").put_secret_value(SecretId=secret_id, SecretString=json.dumps(secret))
 
         wait_for(lambda: len(stack.sandbox.received()) == 2)
         assert stack.wait_until_drained(30)

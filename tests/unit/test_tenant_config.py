@@ -55,3 +55,32 @@ def test_vtex_purchase_states_must_name_at_least_one_state(states):
     with pytest.raises(TenantConfigError) as raised:
         parse_tenant_config("acme", raw)
     assert "vtex.purchase_states must be a non-empty list of state names" in str(raised.value)
+
+
+@pytest.mark.parametrize("secret", ["", "   ", "\t\n"])
+def test_a_blank_shopify_secret_is_missing_not_an_empty_hmac_key(secret):
+    # With an empty key anyone could sign a webhook for the tenant.
+    with pytest.raises(TenantConfigError, match="shopify.webhook_secret is required"):
+        parse_tenant_config("acme", tenant_raw(shopify={"webhook_secret": secret}))
+
+
+VTEX = {"account": "shop", "app_key": "k", "app_token": "t", "hook_token": "h"}
+
+
+@pytest.mark.parametrize(
+    ("vtex", "problem"),
+    [
+        ({**VTEX, "account": "evil.example/x?"}, "vtex.account must be a VTEX account name"),
+        ({**VTEX, "base_url": "http://169.254.169.254"}, "vtex.base_url must be an https:// URL"),
+        ({**VTEX, "base_url": "ftp://shop.example"}, "vtex.base_url must be an https:// URL"),
+    ],
+)
+def test_where_the_app_key_is_sent_must_be_vtex_over_https(vtex, problem):
+    # The OMS host receives the app key and token in its headers.
+    with pytest.raises(TenantConfigError, match=problem):
+        parse_tenant_config("acme", tenant_raw(vtex=vtex))
+
+
+@pytest.mark.parametrize("base_url", ["https://shop.vtexcommercestable.com.br", "https://oms.example.com/", "http://127.0.0.1:8123"])
+def test_an_https_oms_or_a_stand_in_on_this_machine_is_accepted(base_url):
+    assert parse_tenant_config("acme", tenant_raw(vtex={**VTEX, "base_url": base_url})).vtex.base_url == base_url.rstrip("/")

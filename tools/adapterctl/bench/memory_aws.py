@@ -22,6 +22,7 @@ from collections import Counter
 import boto3
 from botocore.awsrequest import AWSResponse
 
+from adapterctl.vtex_oms import with_oms_url
 from goshops_adapter.aws import CLIENT_CONFIG
 from goshops_adapter.settings import Settings
 
@@ -38,8 +39,9 @@ SETTINGS = Settings(
 
 
 def tenant_secrets(tenants: dict[str, dict]) -> dict[str, str]:
-    """Secret id -> secret string, for tenant name -> tenant config."""
-    return {SETTINGS.secret_id_for(name): json.dumps(config) for name, config in tenants.items()}
+    """Secret id -> secret string, for tenant name -> tenant config (the sample VTEX tenant's OMS
+    placeholder pointed at this machine: nothing here reads a VTEX order)."""
+    return {SETTINGS.secret_id_for(name): json.dumps(config) for name, config in with_oms_url(tenants, "http://127.0.0.1:9").items()}
 
 
 class FakeDynamoDB:

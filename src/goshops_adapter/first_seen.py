@@ -7,7 +7,8 @@ record as it was before):
 - items the record did not hold are new: this delivery queues them;
 - if the record already holds this delivery's marker, the delivery ran before and may have stopped
   (or failed to queue) after its claim: it queues every item again, and the deliver side posts each
-  interaction id once, however many copies are queued;
+  interaction id once, however many copies are queued; unless that first claim is older than any
+  platform retries (`RETRY_WINDOW_SECONDS`): then it is a replay, and queues nothing;
 - items a delivery claimed but could not queue are released again, so the next webhook of the same
   order or cart queues them even if the platform never retries the failed one.
 
@@ -22,6 +23,11 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable
+
+# Longer than any platform retries a delivery (Shopify: 48 hours; VTEX: 4 days), shorter than the
+# deliver side remembers what it posted (15 days). A delivery's body seen again after this is not a
+# retry but a replay of a captured webhook: it queues nothing, so it can never be posted twice.
+RETRY_WINDOW_SECONDS = 5 * 86400
 
 
 def delivery_marker(body: bytes) -> str:
@@ -61,7 +67,8 @@ class FirstSeenStore:
         )
         before = response.get("Attributes") or {}
         if marker in before:
-            return wanted
+            first_claimed = int(before[marker].get("N", now))
+            return wanted if now - first_claimed <= RETRY_WINDOW_SECONDS else set()
         return wanted.difference(before.get("items", {}).get("SS", ()))
 
     def release(self, key: str, items: Iterable[str]) -> None:

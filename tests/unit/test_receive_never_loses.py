@@ -171,6 +171,29 @@ def test_a_claim_written_twice_by_one_delivery_gives_all_its_items_both_times(aw
     assert store.claim(key, delivery_marker(b"third"), []) == set()
 
 
+def test_a_delivery_seen_again_after_any_platform_retries_is_a_replay_and_queues_nothing(aws, monkeypatch):
+    from goshops_adapter import first_seen
+
+    clock = [1_750_000_000.0]
+    monkeypatch.setattr(first_seen.time, "time", lambda: clock[0])
+    assert receiver(aws).receive("shopify", "acme", order(10, [101, 102])).queued == 2
+    clock[0] += first_seen.RETRY_WINDOW_SECONDS - 60
+    assert receiver(aws).receive("shopify", "acme", order(10, [101, 102])).queued == 2  # still a retry
+    clock[0] += 120
+    replayed = receiver(aws).receive("shopify", "acme", order(10, [101, 102]))
+    assert (replayed.queued, replayed.already_queued) == (0, 2)
+    assert queued_items(aws) == ["101", "101", "102", "102"]
+
+
+def test_the_deliver_side_remembers_a_post_longer_than_a_delivery_counts_as_a_retry():
+    # Within the retry window a repeated delivery is queued again; the deliver side must still
+    # recognise every interaction of it, or it would be posted twice.
+    from goshops_adapter.delivery import DELIVERED_RECORD_SECONDS
+    from goshops_adapter.first_seen import RETRY_WINDOW_SECONDS
+
+    assert DELIVERED_RECORD_SECONDS > RETRY_WINDOW_SECONDS
+
+
 def test_first_seen_store_unreachable_answers_5xx_and_queues_nothing(aws):
     aws["dynamodb"].meta.events.register("before-call.dynamodb.UpdateItem", fail("UpdateItem"))
     with pytest.raises(WebhookError) as error:

@@ -18,6 +18,9 @@ from goshops_adapter.settings import Settings
 from goshops_adapter.tenants import TenantConfig, TenantConfigError, UnknownTenant, is_valid_tenant_name, parse_tenant_config
 
 UNKNOWN_TENANT_CACHE_SECONDS = 60
+# Made-up tenant names cost one Secrets Manager read each; remembering them must not cost memory
+# without bound: past this many, the expired ones are forgotten (all of them if none has expired).
+UNKNOWN_TENANT_CACHE_SIZE = 10_000
 # After a request fails its authenticity check the secret is read again (it may have just been
 # rotated), but no more often than this per tenant, so a flood of forged requests stays cheap.
 REFRESH_AFTER_REJECTION_SECONDS = 30
@@ -48,7 +51,7 @@ class TenantStore:
             raise TenantConfigError("tenant secret is not valid JSON") from exc
         except GetParameterError as exc:
             if _is_gone(exc):
-                self._unknown[tenant] = time.monotonic() + UNKNOWN_TENANT_CACHE_SECONDS
+                self._remember_unknown(tenant)
                 raise UnknownTenant(tenant) from exc
             raise  # Secrets Manager unreachable or throttling: the callers answer "try again later"
         cached = self._parsed.get(tenant)
@@ -59,6 +62,14 @@ class TenantStore:
         self._unknown.pop(tenant, None)
         return config
 
+
+    def _remember_unknown(self, tenant: str) -> None:
+        now = time.monotonic()
+        if len(self._unknown) >= UNKNOWN_TENANT_CACHE_SIZE:
+            self._unknown = {name: until for name, until in self._unknown.items() if until > now}
+            if len(self._unknown) >= UNKNOWN_TENANT_CACHE_SIZE:
+                self._unknown.clear()
+        self._unknown[tenant] = now + UNKNOWN_TENANT_CACHE_SECONDS
 
     def refresh_after_rejection(self, tenant: str) -> TenantConfig | None:
         """The tenant's config read again after a request was refused, or None if it was read again

@@ -17,6 +17,7 @@ from goshops_adapter.platforms.base import Webhook, WebhookError
 from goshops_adapter.receiving import Receiver
 from goshops_adapter.settings import Settings
 from goshops_adapter.tenant_store import TenantStore
+from goshops_adapter.tenants import UnknownTenant
 from support import tenant_raw
 
 SETTINGS = Settings(tenant_secret_prefix="test/tenants/")
@@ -96,3 +97,19 @@ def test_a_wrong_signature_stays_401_while_secrets_manager_fails(secrets):
     refuse_reads(secrets, UNREACHABLE)
     # The rejection makes the store read the secret again, in case it was just rotated: that read fails.
     assert answer(acme, "acme", signed_order("not-the-secret")) == (401, "X-Shopify-Hmac-Sha256 does not match the body")
+
+
+def test_made_up_tenant_names_are_remembered_within_a_bounded_memory(secrets, monkeypatch):
+    from goshops_adapter import tenant_store
+
+    monkeypatch.setattr(tenant_store, "UNKNOWN_TENANT_CACHE_SIZE", 5)
+    store = TenantStore(SETTINGS, SecretsProvider(boto3_client=secrets))
+    reads = []
+    secrets.meta.events.register("before-call.secretsmanager.GetSecretValue", lambda **_: reads.append(1))
+    for index in range(12):
+        with pytest.raises(UnknownTenant):
+            store.get(f"madeup-{index}")
+    assert len(store._unknown) <= 5
+    with pytest.raises(UnknownTenant):
+        store.get("madeup-11")  # the latest is still remembered: no read
+    assert len(reads) == 12

@@ -1,10 +1,10 @@
 """The VTEX OMS "Get order" client: `GET {base_url}/api/oms/pvt/orders/{orderId}`.
 
 A VTEX hook carries only the order id, so a purchase hook costs one read of the order, inside the
-5 s VTEX gives the hook to answer. 429 and 5xx answers, timeouts and dropped connections are tried
-again with a short backoff (Retry-After honoured) until `deadline` seconds have passed; whatever
-still fails raises a `WebhookError` 5xx, so VTEX sends the hook again later instead of the order
-being lost behind a 200. The app key and token go in headers only: never in a reason or a log line.
+5 s VTEX gives the hook to answer. 5xx answers, timeouts and dropped connections are tried again
+with a short backoff until `deadline` seconds have passed, and a 429 only when its Retry-After fits
+in that time (VTEX advises a minute's pause otherwise); whatever still fails raises a `WebhookError`
+5xx, so VTEX sends the hook again later instead of the order being lost behind a 200. The app key and token go in headers only: never in a reason or a log line.
 """
 
 from __future__ import annotations
@@ -67,6 +67,10 @@ def get_order(
         attempt = _request(url, headers, budget)
         attempts += 1
         if attempt.status is not None and attempt.status not in RETRIED_STATUSES:
+            break
+        if attempt.status == 429 and attempt.retry_after is None:
+            # VTEX asks for about a minute's pause after a 429: more reads now only prolong the
+            # throttling. The 503 makes VTEX send the hook again later, after its own backoff.
             break
         wait = max(attempt.retry_after or 0.0, backoff)
         if clock() + wait + SHORTEST_ATTEMPT_SECONDS > give_up_at:

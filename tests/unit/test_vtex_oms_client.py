@@ -98,6 +98,15 @@ def test_429_waits_as_long_as_retry_after_says_then_reads_the_order(oms):
     assert oms.reads() == [429, 200]
 
 
+def test_a_429_without_retry_after_gives_up_at_once_rather_than_read_again(oms):
+    # VTEX advises about a minute's pause after a 429; the hook comes again after VTEX's backoff.
+    oms.state.faults = [{"status": 429}]
+    fake = FakeTime()
+    error = rejected(oms, fake=fake)
+    assert (error.status, error.metric_reason) == (503, "oms_unavailable")
+    assert fake.sleeps == [] and oms.reads() == [429]
+
+
 def test_a_retry_after_beyond_the_deadline_gives_up_at_once(oms):
     oms.state.faults = [{"status": 429, "retry_after": 30}]
     fake = FakeTime()

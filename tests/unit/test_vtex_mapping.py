@@ -106,12 +106,13 @@ def test_attachments_and_bundled_services_are_not_products_but_their_line_is():
     assert service_ids.isdisjoint(mapped_items(ORDER_A, "variant"))
 
 
-def test_a_line_attached_to_another_by_an_assembly_option_is_not_a_product():
+def test_a_line_attached_to_another_by_an_assembly_option_is_a_product_too():
+    # VTEX: an assembly option is a child SKU of the catalogue, which the customer chose and paid for.
     changed = copy.deepcopy(ORDER_A)
     child = copy.deepcopy(changed["items"][2])
     child.update(id="999", productId="998", refId="ENGRAVING", parentItemIndex=2, parentAssemblyBinding="Gravação", attachments=[])
     changed["items"].append(child)
-    assert mapped_items(changed) == ["12", "27"]
+    assert mapped_items(changed) == ["12", "27", "998"]
 
 
 @pytest.mark.parametrize(
@@ -218,7 +219,7 @@ LINE = st.fixed_dictionaries(
 def test_purchases_are_distinct_and_only_of_lines_the_customer_chose(lines, item_id):
     items = mapped_items(dict(ORDER_A, items=lines), item_id)
     field = vtex.ITEM_FIELDS[item_id]
-    chosen = {line[field] for line in lines if not line["isGift"] and line["parentItemIndex"] is None and line[field]}
+    chosen = {line[field] for line in lines if not line["isGift"] and line[field]}
     assert len(items) == len(set(items))
     assert set(items) == chosen
 

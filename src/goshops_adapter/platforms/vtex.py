@@ -125,8 +125,8 @@ def order_item_ids(items: Any, item_id: str) -> list[str]:
     - A kit is one line whose `components` are its parts: the kit is the item, its parts are not.
     - Gift lines (`isGift`) were not chosen by the customer: skipped.
     - `attachments` (customisations) and `bundleItems` (services such as gift wrapping) belong to a
-      line and are not products; lines attached to another by an assembly option (`parentItemIndex`)
-      are skipped for the same reason.
+      line and are not products. A line attached to another by an assembly option (`parentItemIndex`)
+      is: VTEX models an assembly option as a child SKU of the catalogue, chosen and paid for.
     - A line without the chosen id (`refId` is often null) is skipped rather than sent under another id.
     """
     if items is None:
@@ -137,8 +137,6 @@ def order_item_ids(items: Any, item_id: str) -> list[str]:
     ids = []
     for line in items:
         if not isinstance(line, dict) or line.get("isGift") is True:
-            continue
-        if line.get("parentItemIndex") is not None:
             continue
         item = _text(line.get(field_name))
         if item:

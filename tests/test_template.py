@@ -121,8 +121,40 @@ def test_receive_can_only_claim_first_seen_items_and_send_to_the_queue():
 
 def test_alarms_watch_the_dlq_the_oldest_interaction_and_deliver_errors():
     alarms = {spec["Properties"]["MetricName"] for spec in resources_of("AWS::CloudWatch::Alarm").values()}
-    assert alarms == {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "Errors"}
+    assert alarms == {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "Errors", "WebhooksReceived"}
     assert RESOURCES["AlarmTopic"]["Condition"] == "HasAlarmEmail"
+
+
+def test_the_quiet_vtex_alarm_watches_the_metric_the_receive_function_emits(capsys, monkeypatch):
+    # Opt-in: a stack without VTEX stores would otherwise be in alarm for good.
+    alarm = RESOURCES["VtexQuietAlarm"]
+    assert alarm["Condition"] == "HasVtexQuietAlarm" and TEMPLATE["Parameters"]["VtexQuietAlarmHours"]["Default"] == 0
+    environment = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    properties = alarm["Properties"]
+    assert properties["Namespace"] == environment["POWERTOOLS_METRICS_NAMESPACE"]
+    assert {d["Name"]: d["Value"] for d in properties["Dimensions"]} == {"platform": "vtex", "service": environment["POWERTOOLS_SERVICE_NAME"]}
+    assert properties["TreatMissingData"] == "breaching"  # no webhook at all is exactly the case
+
+    # What the function writes for one VTEX webhook carries that metric with those dimensions.
+    from adapterctl.local_stack import FakeLambdaContext, api_gateway_event
+    from goshops_adapter.handlers import receive
+    from goshops_adapter.platforms.base import WebhookError
+
+    class NoTenants:
+        def receive(self, *_args):
+            raise WebhookError(404, "unknown tenant", "unknown_tenant")
+
+    monkeypatch.setattr(receive, "receiver", NoTenants)
+    capsys.readouterr()
+    receive.lambda_handler(api_gateway_event("POST", "/webhooks/vtex/nobody", {}, b"{}"), FakeLambdaContext("receive", 8))
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    [metrics] = emitted
+    directive = metrics["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == properties["Namespace"]
+    assert properties["MetricName"] in {metric["Name"] for metric in directive["Metrics"]}
+    assert set(directive["Dimensions"][0]) == {"platform", "service"}
+    assert (metrics["platform"], metrics["service"]) == ("vtex", environment["POWERTOOLS_SERVICE_NAME"])
+
 
 
 @pytest.mark.parametrize("output", ["ShopifyWebhookUrl", "VtexWebhookUrl", "WebhookBaseUrl", "InteractionsQueueUrl", "FailedInteractionsQueueUrl", "FirstSeenTableName", "TenantSecretPrefix"])

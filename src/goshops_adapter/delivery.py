@@ -27,6 +27,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import BotoCoreError, ClientError
 
+from goshops_adapter.aws import error_name
 from goshops_adapter.dead_letters import DeadLetters
 from goshops_adapter.goshops import GoShopsClient, PostResult, Verdict
 from goshops_adapter.interactions import InteractionMessage, MessageError
@@ -69,7 +70,7 @@ class RetryPolicy:
         `max_seconds`: even 100 attempts then end in the DLQ long before the queue's 4-day retention
         would delete the message unposted, and well inside SQS's 12-hour visibility limit."""
         if retry_after is not None:
-            return min(max(math.ceil(retry_after), 1), self.max_seconds)
+            return max(math.ceil(min(retry_after, self.max_seconds)), 1)  # capped before ceil: inf has none
         ceiling = min(self.max_seconds, self.base_seconds * 2 ** max(receive_count - 1, 0))
         return max(1, int(random.uniform(ceiling / 2, ceiling)))
 
@@ -149,9 +150,9 @@ class Deliverer:
                 # would deliver it twice, so the attempt counts as delivered.
                 logger.warning("delivered, but the delivered record was not saved", extra={"interaction": message.id, "tenant": message.tenant})
                 return DELIVERED
-            return self._retry(body, message, receive_count, f"AWS unavailable ({_cause_name(exc)})", self._policy.delay(receive_count))
+            return self._retry(body, message, receive_count, f"AWS unavailable ({error_name(exc)})", self._policy.delay(receive_count))
         except (GetParameterError, BotoCoreError, ClientError) as exc:
-            return self._retry(body, message, receive_count, f"AWS unavailable ({_cause_name(exc)})", self._policy.delay(receive_count))
+            return self._retry(body, message, receive_count, f"AWS unavailable ({error_name(exc)})", self._policy.delay(receive_count))
         return ALREADY_DELIVERED if outcome.get("already") else DELIVERED
 
     def _retry(self, body: str, message: InteractionMessage, receive_count: int, reason: str, delay: int, *, status: int | None = None) -> str:
@@ -194,15 +195,8 @@ class Deliverer:
             self._sqs.change_message_visibility(QueueUrl=self._queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds)
         except (BotoCoreError, ClientError) as exc:
             # The queue's own visibility timeout still brings the message back, only sooner or later.
-            logger.warning("could not set retry backoff", extra={"error": exc.__class__.__name__})
+            logger.warning("could not set retry backoff", extra={"error": error_name(exc)})
 
 
 def _mark_already_delivered(response: dict, _record) -> dict:
     return {**response, "already": True}
-
-
-def _cause_name(exc: Exception) -> str:
-    """The error's class name (the SDK's, behind a Powertools wrapper): safe to log and attach."""
-    if isinstance(exc, (IdempotencyPersistenceLayerError, GetParameterError)):
-        exc = exc.__cause__ or exc.__context__ or exc
-    return exc.__class__.__name__

@@ -52,18 +52,22 @@ def classify(status: int | None) -> Verdict:
     return Verdict.RETRY
 
 
+# Longer than anyone waits for; it keeps absurd values (400 digits) finite for the arithmetic after.
+RETRY_AFTER_LIMIT = 86400.0
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), if it has one."""
     if not value:
         return None
     value = value.strip()
     if value.isascii() and value.isdigit():  # str.isdigit alone also takes "²", which float() refuses
-        return float(value)
+        return min(float(value), RETRY_AFTER_LIMIT)
     try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        waited = parsedate_to_datetime(value).timestamp() - (time() if now is None else now)
+    except (TypeError, ValueError, IndexError, OverflowError):  # anything but an HTTP date: no advice
         return None
-    return max(0.0, when.timestamp() - (time() if now is None else now))
+    return min(max(0.0, waited), RETRY_AFTER_LIMIT)
 
 
 class GoShopsClient:

@@ -51,7 +51,10 @@ def test_outages_timeouts_and_throttling_are_retried(status):
 
 @pytest.mark.parametrize(
     ("header", "seconds"),
-    [("7", 7.0), (" 120 ", 120.0), ("0", 0.0), ("", None), (None, None), ("soon", None), ("-5", None), ("1.5", None), ("²", None), ("٣", None)],
+    [
+        ("7", 7.0), (" 120 ", 120.0), ("0", 0.0), ("", None), (None, None), ("soon", None), ("-5", None), ("1.5", None), ("²", None), ("٣", None),
+        ("9" * 400, 86400.0), ("Mon, 01 Jan 2020 00:00:00 +99999999999999999999", None), ("Mon, 01 Jan 99999999999999999999 00:00:00 GMT", None),
+    ],
 )
 def test_retry_after_in_seconds(header, seconds):
     assert parse_retry_after(header) == seconds
@@ -66,7 +69,7 @@ def test_retry_after_as_an_http_date():
 # ---------------------------------------------------------------- retry policy
 
 
-@pytest.mark.parametrize(("retry_after", "delay"), [(7, 7), (0, 1), (0.2, 1), (1.5, 2), (900, 900), (43000, 900), (10**9, 900)])
+@pytest.mark.parametrize(("retry_after", "delay"), [(7, 7), (0, 1), (0.2, 1), (1.5, 2), (900, 900), (43000, 900), (10**9, 900), (float("inf"), 900)])
 def test_retry_after_is_honoured_up_to_the_backoff_ceiling(retry_after, delay):
     assert RetryPolicy(10, 900, MAX_RECEIVES).delay(3, retry_after) == delay
 

@@ -121,7 +121,7 @@ def test_receive_can_only_claim_first_seen_items_and_send_to_the_queue():
 
 def test_alarms_watch_the_dlq_the_oldest_interaction_and_deliver_errors():
     alarms = {spec["Properties"]["MetricName"] for spec in resources_of("AWS::CloudWatch::Alarm").values()}
-    assert alarms == {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "Errors", "WebhooksReceived"}
+    assert alarms == {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "Errors", "WebhooksMapped"}
     assert RESOURCES["AlarmTopic"]["Condition"] == "HasAlarmEmail"
 
 
@@ -135,25 +135,40 @@ def test_the_quiet_vtex_alarm_watches_the_metric_the_receive_function_emits(caps
     assert {d["Name"]: d["Value"] for d in properties["Dimensions"]} == {"platform": "vtex", "service": environment["POWERTOOLS_SERVICE_NAME"]}
     assert properties["TreatMissingData"] == "breaching"  # no webhook at all is exactly the case
 
-    # What the function writes for one VTEX webhook carries that metric with those dimensions.
+    # What the function writes for a VTEX purchase carries that metric with those dimensions, and
+    # what it writes for a request it refuses does not.
     from adapterctl.local_stack import FakeLambdaContext, api_gateway_event
     from goshops_adapter.handlers import receive
-    from goshops_adapter.platforms.base import WebhookError
+    from goshops_adapter.platforms.base import MAPPED, MappedWebhook, WebhookError
+    from goshops_adapter.receiving import Received
 
-    class NoTenants:
-        def receive(self, *_args):
-            raise WebhookError(404, "unknown tenant", "unknown_tenant")
+    def emitted_for(answer) -> dict:
+        class Receiver:
+            def receive(self, *_args):
+                if isinstance(answer, Exception):
+                    raise answer
+                return answer
 
-    monkeypatch.setattr(receive, "receiver", NoTenants)
-    capsys.readouterr()
-    receive.lambda_handler(api_gateway_event("POST", "/webhooks/vtex/nobody", {}, b"{}"), FakeLambdaContext("receive", 8))
-    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    [metrics] = emitted
-    directive = metrics["_aws"]["CloudWatchMetrics"][0]
+        monkeypatch.setattr(receive, "receiver", Receiver)
+        capsys.readouterr()
+        receive.lambda_handler(api_gateway_event("POST", "/webhooks/vtex/shop", {}, b"{}"), FakeLambdaContext("receive", 8))
+        [metrics] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+        return metrics
+
+    purchase = emitted_for(Received(mapped=MappedWebhook(topic="invoiced", delivery="", outcome=MAPPED, ref="order:1"), queued=1))
+    directive = purchase["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == properties["Namespace"]
     assert properties["MetricName"] in {metric["Name"] for metric in directive["Metrics"]}
     assert set(directive["Dimensions"][0]) == {"platform", "service"}
-    assert (metrics["platform"], metrics["service"]) == ("vtex", environment["POWERTOOLS_SERVICE_NAME"])
+    assert (purchase["platform"], purchase["service"]) == ("vtex", environment["POWERTOOLS_SERVICE_NAME"])
+    forged = emitted_for(WebhookError(401, "X-Hook-Token does not match the tenant's hook token", "unauthorized"))
+    assert properties["MetricName"] not in {metric["Name"] for metric in forged["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+
+
+def test_the_first_seen_records_outlive_the_deliver_sides_memory_of_a_post():
+    from goshops_adapter.delivery import DELIVERED_RECORD_SECONDS
+
+    assert TEMPLATE["Parameters"]["FirstSeenTtlDays"]["MinValue"] * 86400 >= DELIVERED_RECORD_SECONDS
 
 
 

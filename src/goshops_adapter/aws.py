@@ -12,6 +12,7 @@ from functools import cache
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 # AWS answers these calls in milliseconds. Short timeouts and two attempts hold a call that gets no
 # answer to about 2 s, so a webhook meeting one slow call still answers inside the platforms'
@@ -47,3 +48,13 @@ def _session() -> boto3.session.Session:
 def in_lambda() -> bool:
     """Whether this process is a Lambda execution environment (Lambda sets the variable in each)."""
     return "AWS_LAMBDA_INITIALIZATION_TYPE" in os.environ
+
+
+def error_name(exc: BaseException) -> str:
+    """What an AWS call's failure was, safe to log: the exception's class and, for an error AWS
+    answered, its code (AccessDeniedException, ThrottlingException, ...); behind a Powertools
+    wrapper, the SDK's own error."""
+    if exc.__class__.__module__.startswith("aws_lambda_powertools"):
+        exc = exc.__cause__ or exc.__context__ or exc
+    code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+    return f"{exc.__class__.__name__}({code})" if code else exc.__class__.__name__

@@ -12,6 +12,7 @@ from types import ModuleType
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import BotoCoreError, ClientError
 
+from goshops_adapter.aws import error_name
 from goshops_adapter.first_seen import FirstSeenStore, delivery_marker
 from goshops_adapter.interactions import Source, build_message
 from goshops_adapter.observability import logger
@@ -53,9 +54,7 @@ class Receiver:
             logger.error("tenant configuration is invalid", extra={"tenant": tenant_name, "problems": str(exc)})
             raise WebhookError(500, "tenant configuration is invalid; see the adapter's logs", "tenant_config") from None
         except (GetParameterError, BotoCoreError, ClientError) as exc:
-            # Powertools wraps the SDK's error; its class says what happened without its message.
-            cause = (exc.__cause__ or exc.__context__ or exc) if isinstance(exc, GetParameterError) else exc
-            logger.warning("tenant configuration unavailable", extra={"tenant": tenant_name, "error": cause.__class__.__name__})
+            logger.warning("tenant configuration unavailable", extra={"tenant": tenant_name, "error": error_name(exc)})
             raise WebhookError(503, "tenant configuration is temporarily unavailable", "secrets_unavailable") from None
         if tenant.platform(platform_name) is None:
             raise WebhookError(404, f"tenant is not connected to {platform_name}", "platform_not_configured")
@@ -88,7 +87,7 @@ class Receiver:
         try:
             to_queue = self._first_seen.claim(key, delivery_marker(webhook.body), [interaction.item for interaction in mapped.interactions])
         except (BotoCoreError, ClientError) as exc:
-            logger.warning("first-seen store unavailable", extra={"error": exc.__class__.__name__})
+            logger.warning("first-seen store unavailable", extra={"error": error_name(exc)})
             raise WebhookError(503, "temporarily unable to accept the webhook; retry later", "store_unavailable") from None
         # Messages only for what is queued: a cart update mostly repeats items already claimed.
         source = Source(platform=platform, topic=mapped.topic, ref=mapped.ref, delivery=mapped.delivery)
@@ -106,7 +105,7 @@ class Receiver:
             self._first_seen.release(key, items)
         except (BotoCoreError, ClientError) as exc:
             # The items stay claimed: this delivery's retry still queues them (its marker is kept).
-            logger.warning("could not release unqueued items", extra={"error": exc.__class__.__name__, "items": len(items)})
+            logger.warning("could not release unqueued items", extra={"error": error_name(exc), "items": len(items)})
 
 
 def _check_id_lengths(mapped: MappedWebhook) -> None:

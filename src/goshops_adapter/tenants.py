@@ -63,7 +63,11 @@ class TenantConfig:
 
 def _is_safe_base_url(url: str) -> bool:
     """https anywhere; plain http only to a local stand-in of the OMS."""
-    parsed = urlsplit(url)
+    try:
+        parsed = urlsplit(url)
+        parsed.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:  # e.g. "https://[shop": not a URL at all
+        return False
     if parsed.scheme == "https" and parsed.hostname:
         return True
     return parsed.scheme == "http" and parsed.hostname in ("127.0.0.1", "localhost", "::1")

@@ -73,6 +73,8 @@ VTEX = {"account": "shop", "app_key": "k", "app_token": "t", "hook_token": "h"}
         ({**VTEX, "account": "evil.example/x?"}, "vtex.account must be a VTEX account name"),
         ({**VTEX, "base_url": "http://169.254.169.254"}, "vtex.base_url must be an https:// URL"),
         ({**VTEX, "base_url": "ftp://shop.example"}, "vtex.base_url must be an https:// URL"),
+        ({**VTEX, "base_url": "https://[shop"}, "vtex.base_url must be an https:// URL"),
+        ({**VTEX, "base_url": "https://shop.example:port"}, "vtex.base_url must be an https:// URL"),
     ],
 )
 def test_where_the_app_key_is_sent_must_be_vtex_over_https(vtex, problem):

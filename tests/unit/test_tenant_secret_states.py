@@ -82,11 +82,13 @@ def test_a_tenant_whose_secret_was_deleted_is_404_during_the_recovery_window(sec
     assert answer(receiver(secrets), "acme", signed_order(tenant_raw("acme")["shopify"]["webhook_secret"])) == (404, "unknown tenant")
 
 
-@pytest.mark.parametrize("error", [THROTTLED, UNREACHABLE], ids=["throttled", "unreachable"])
-def test_secrets_manager_failing_is_503_for_the_platform_to_retry(secrets, error):
+@pytest.mark.parametrize(("error", "logged"), [(THROTTLED, "ClientError(ThrottlingException)"), (UNREACHABLE, "EndpointConnectionError")], ids=["throttled", "unreachable"])
+def test_secrets_manager_failing_is_503_for_the_platform_to_retry_and_the_log_says_why(secrets, function_logs, error, logged):
     refuse_reads(secrets, error)
     status, reason = answer(receiver(secrets), "acme", signed_order(tenant_raw("acme")["shopify"]["webhook_secret"]))
     assert (status, reason) == (503, "tenant configuration is temporarily unavailable")
+    [line] = [json.loads(line) for line in function_logs().splitlines() if "tenant configuration unavailable" in line]
+    assert line["error"] == logged  # an AccessDenied that lasts is told apart from throttling
 
 
 def test_a_wrong_signature_stays_401_while_secrets_manager_fails(secrets):

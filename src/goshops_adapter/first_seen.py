@@ -26,7 +26,8 @@ from collections.abc import Iterable
 
 # Longer than any platform retries a delivery (Shopify: 48 hours; VTEX: 4 days), shorter than the
 # deliver side remembers what it posted (15 days). A delivery's body seen again after this is not a
-# retry but a replay of a captured webhook: it queues nothing, so it can never be posted twice.
+# retry but a replay of a captured webhook: it queues nothing for as long as its record lives
+# (FirstSeenTtlDays, at least 15), so within that time it is never posted twice.
 RETRY_WINDOW_SECONDS = 5 * 86400
 
 

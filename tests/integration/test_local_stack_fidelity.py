@@ -49,6 +49,7 @@ def test_a_function_that_fails_is_api_gateways_500(stack, http, monkeypatch):
     [
         (None, set()),
         ({"batchItemFailures": []}, set()),
+        ({"batchItemFailures": None}, set()),
         ({"batchItemFailures": [{"itemIdentifier": "m-2"}]}, {"m-2"}),
         ({"batchItemFailures": [{"itemIdentifier": ""}]}, None),
         ({"batchItemFailures": [{"itemIdentifier": None}]}, None),

@@ -76,3 +76,22 @@ def test_make_local_explains_a_bad_port(tmp_path, env, argv, expected):
     # Other commands do not read PORT at all.
     listing = subprocess.run([sys.executable, "-m", "adapterctl", "tenant", "list"], env=environment, capture_output=True, text=True, timeout=60)
     assert "no local stack is running" in listing.stderr and "Traceback" not in listing.stderr
+
+
+def test_the_sample_tenants_file_is_what_make_local_serves_by_default():
+    from adapterctl.local_stack import load_tenants_file
+    from adapterctl.samples import SAMPLE_TENANTS_FILE
+
+    # Its VTEX tenant names the OMS stand-in by a placeholder, valid once the stack replaces it.
+    assert "demo" in load_tenants_file(SAMPLE_TENANTS_FILE)
+
+
+def test_a_state_file_left_behind_does_not_block_a_new_local_stack(tmp_path):
+    # Left by a stack killed without its cleanup, naming a port another program now answers on.
+    from adapterctl.goshops_sandbox import GoShopsSandbox
+    from adapterctl.targets import Target, running_local_endpoint, write_local_state
+
+    with GoShopsSandbox({}) as other_program:
+        state = tmp_path / "state.json"
+        write_local_state(Target(name="local", interactions_queue_url="q", failed_queue_url="f", table_name="t", tenant_secret_prefix="p", webhook_base_url="w", endpoint_url=other_program.url), state)
+        assert running_local_endpoint(state) is None

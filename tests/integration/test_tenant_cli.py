@@ -301,6 +301,16 @@ def test_a_mask_that_is_not_the_stored_secrets_is_refused(stack, capsys):
     assert secret_of(stack, "masks") == before
 
 
+def test_rotate_refuses_a_mask_for_the_new_value(stack, capsys):
+    add_full(capsys, "rotmask")
+    before = secret_of(stack, "rotmask")
+
+    code, _out, err = run_cli(capsys, "tenant", "rotate", "rotmask", "goshops-api-key", "--value", "****zzzz")
+
+    assert code == 2 and "is a masked value" in err
+    assert secret_of(stack, "rotmask") == before
+
+
 def test_a_prompt_closed_with_end_of_input_writes_nothing_and_says_so(stack, capsys, monkeypatch):
     def end_of_input(_prompt):
         raise EOFError

@@ -474,10 +474,11 @@ def reported_failures(result: object, message_ids: set[str]) -> set[str] | None:
     empty, null or not a message of the batch."""
     if result is None:
         return set()
-    if not isinstance(result, dict) or not isinstance(result.get("batchItemFailures", []), list):
+    failures = result.get("batchItemFailures") if isinstance(result, dict) else None
+    if not isinstance(result, dict) or not isinstance(failures or [], list):
         return None
     failed = set()
-    for item in result.get("batchItemFailures", []):
+    for item in failures or []:  # absent or null: no failures
         identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
         if not isinstance(identifier, str) or identifier not in message_ids:
             return None
@@ -493,7 +494,8 @@ def load_tenants_file(path: str | Path) -> dict[str, dict]:
     raw = read_json_object(path, what)
     if not raw:
         raise ValueError(f"{path} must hold {what}, with at least one tenant")
-    for name, config in raw.items():
+    # Validated as the secrets will hold them: a "local-oms" base_url becomes the stand-in's address.
+    for name, config in with_oms_url(raw, "http://127.0.0.1").items():
         if not is_valid_tenant_name(name):
             raise ValueError(f"tenant name {name!r} must be lower-case letters, digits, '-' or '_'")
         try:

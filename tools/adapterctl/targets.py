@@ -85,10 +85,12 @@ def running_local_endpoint(path: Path | None = None) -> str | None:
     if not endpoint:
         return None
     try:
-        urllib3.request("GET", f"{endpoint}/moto-api/", timeout=urllib3.Timeout(total=1.0), retries=False)
-    except urllib3.exceptions.HTTPError:
+        # The emulator's own API: another program now on that port is not a running stack.
+        answer = urllib3.request("GET", f"{endpoint}/moto-api/data.json", timeout=urllib3.Timeout(total=1.0), retries=False)
+        running = answer.status == 200 and isinstance(json.loads(answer.data), dict)
+    except (urllib3.exceptions.HTTPError, ValueError):
         return None
-    return endpoint
+    return endpoint if running else None
 
 
 def local_target(path: Path | None = None) -> Target:

@@ -415,6 +415,8 @@ def _new_value(args, path: str) -> str:
         raise CommandError("give the new value with --value (stdin is not a terminal, so it cannot be asked for)")
     if not value:
         raise CommandError(f"the new {path} cannot be empty")
+    if looks_masked(value):
+        raise CommandError(f"{value!r} is a masked value (as `tenant show` prints secrets), not a new {path}")
     return value
 
 

@@ -85,7 +85,7 @@ def validated(name: str, raw: object) -> TenantConfig:
     # a secret among them must be text, or it could be neither masked nor used.
     for block, values in raw.items():
         for key, value in values.items() if isinstance(values, dict) else ():
-            if is_secret_field(block, key) and not isinstance(value, str):
+            if is_secret_field(block, key) and value is not None and not isinstance(value, str):
                 raise CommandError(f"tenant {name!r}: {block}.{key} must be a string")
     return config
 

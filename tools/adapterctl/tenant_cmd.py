@@ -137,7 +137,7 @@ def _set(raw: dict, path: str, value) -> None:
     block, key = path.split(".")
     values = raw.setdefault(block, {})
     if not isinstance(values, dict):
-        raise CommandError(f"{block} must be a JSON object (it is {type(values).__name__}), so --{FIELDS_BY_PATH[path].flag if path in FIELDS_BY_PATH else key} cannot set {path}")
+        raise CommandError(f"{block} must be a JSON object (it is {type(values).__name__}), so {path} cannot be set in it")
     values[key] = value
 
 

@@ -4,7 +4,8 @@ A VTEX hook carries only the order id, so a purchase hook costs one read of the 
 5 s VTEX gives the hook to answer. 5xx answers, timeouts and dropped connections are tried again
 with a short backoff until `deadline` seconds have passed, and a 429 only when its Retry-After fits
 in that time (VTEX advises a minute's pause otherwise); whatever still fails raises a `WebhookError`
-5xx, so VTEX sends the hook again later instead of the order being lost behind a 200. The app key and token go in headers only: never in a reason or a log line.
+5xx, so VTEX sends the hook again later instead of the order being lost behind a 200. The app key
+and token go in headers only: never in a reason or a log line.
 """
 
 from __future__ import annotations

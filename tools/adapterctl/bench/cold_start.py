@@ -5,8 +5,8 @@ share the machine's noise. Two settings:
 
 - bytecode cached for everything: the import work itself, compared with boto3's;
 - as deployed: Lambda's package directory is read-only and `sam build` ships no `__pycache__`, so
-  the adapter and Powertools are compiled from source at every cold start, while boto3 comes with
-  the runtime. Reported beside the first, same floor.
+  the adapter and what it ships (Powertools, jmespath, typing_extensions) are compiled from source
+  at every cold start, while boto3 comes with the runtime. Reported beside the first, same floor.
 
 Also: what each Powertools utility adds on top of boto3 and Powertools' own package (Logger,
 Metrics, Tracer), and each function's init as Lambda runs it: the import, then its side built with
@@ -15,6 +15,7 @@ its three AWS clients (the handlers do that when they find themselves in Lambda)
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import statistics
@@ -23,12 +24,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-import aws_lambda_powertools
-
 from adapterctl.bench.report import Row
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 HANDLERS = {"receive": "goshops_adapter.handlers.receive", "deliver": "goshops_adapter.handlers.deliver"}
+# What `sam build` puts in the package from src/requirements.txt (the package stage lists it):
+# Powertools and the two modules it needs that boto3 does not already bring.
+SHIPPED_REQUIREMENTS = ("aws_lambda_powertools", "jmespath", "typing_extensions")
 # What each module adds over `import boto3, aws_lambda_powertools` (that package itself over boto3).
 UTILITIES = {
     "Powertools package (Logger, Metrics, Tracer)": "aws_lambda_powertools",
@@ -64,10 +66,17 @@ class Interpreters:
         # One run that writes bytecode for everything the cases import...
         warm = "import boto3, asyncio, " + ", ".join(HANDLERS.values()) + ", aws_lambda_powertools.event_handler, aws_lambda_powertools.utilities.batch"
         self.run(warm, cache=self.complete, write=True)
-        # ...and a copy without the function package's own bytecode: what Lambda starts from.
+        # ...and a copy without the bytecode of what the function package ships (the adapter and its
+        # requirements, which come before the runtime's own copies on Lambda's path): what Lambda
+        # starts from, since it cannot write bytecode into the package.
         shutil.copytree(self.complete, self.runtime_only)
-        for package_dir in (SRC, Path(aws_lambda_powertools.__file__).parent):
-            shutil.rmtree(self.runtime_only / package_dir.relative_to(package_dir.anchor), ignore_errors=True)
+        shutil.rmtree(self.runtime_only / SRC.relative_to(SRC.anchor), ignore_errors=True)
+        for name in SHIPPED_REQUIREMENTS:
+            origin = Path(importlib.util.find_spec(name).origin)
+            if origin.name == "__init__.py":
+                shutil.rmtree(self.runtime_only / origin.parent.relative_to(origin.anchor), ignore_errors=True)
+            else:
+                (self.runtime_only / origin.parent.relative_to(origin.anchor) / f"{origin.stem}.{sys.implementation.cache_tag}.pyc").unlink(missing_ok=True)
 
     def run(self, code: str, *, cache: Path, write: bool = False) -> str:
         env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
@@ -123,7 +132,7 @@ def measure(repeats: int = 15) -> list[Row]:
                 f"import {name} handler, as deployed",
                 f"{ms[f'{name} as deployed']:.0f} ms",
                 ratio=ms[f"{name} as deployed"] / floor,
-                note="adapter + Powertools compiled from source (no __pycache__ in the package)",
+                note="adapter, Powertools, jmespath, typing_extensions compiled from source (no __pycache__ in the package)",
             )
         )
         rows.append(

@@ -36,6 +36,7 @@ LOGS_PER_GB = 0.50
 
 ONE_VCPU_MB = 1769
 PLATFORM_LOG_BYTES = 300  # START / END / REPORT lines Lambda writes per invocation
+CUSTOM_METRIC_PER_MONTH = 0.30  # each metric name and dimension values the functions emit (EMF)
 FIRST_SEEN_KEY = "seen#demo#shopify#order:6120457731212"
 ITEM_ID_BYTES = 13  # a Shopify product id
 DELIVERY_MARKER_BYTES = len("delivery#") + 32 + 11  # the attribute a delivery's claim leaves, name and value
@@ -94,8 +95,8 @@ def estimate(receive: ReceiveFigures, delivery: DeliveryFigures, *, shared_batch
             "SQS: SendMessageBatch + the deliver side's receive and delete": (send_chunks + 2 * batches) * SQS_PER_MILLION,
             "deliver Lambda: 1 request + duration per batch": batches * (LAMBDA_REQUESTS_PER_MILLION + deliver_ms / 1000 * deliver_gb * LAMBDA_ARM_PER_GB_SECOND * 1e6),
             "Secrets Manager: no call once warm (see below)": 0.0,
-            "CloudWatch Logs: log lines, metrics, Lambda's own lines": (
-                receive.log_bytes[k] + PLATFORM_LOG_BYTES + batches * (delivery.batch_log_bytes + PLATFORM_LOG_BYTES)
+            "CloudWatch Logs: logs, metrics, Lambda's lines, API access log": (
+                receive.log_bytes[k] + PLATFORM_LOG_BYTES + access_log_bytes() + batches * (delivery.batch_log_bytes + PLATFORM_LOG_BYTES)
             )
             / 2**30
             * LOGS_PER_GB
@@ -104,6 +105,15 @@ def estimate(receive: ReceiveFigures, delivery: DeliveryFigures, *, shared_batch
         for what, amount in costs.items():
             dollars.setdefault(what, {})[k] = amount
     return Estimate(dollars=dollars, receive_ms=receive_ms, deliver_ms=deliver_ms)
+
+
+def access_log_bytes() -> int:
+    """One HTTP API access log line, in the template's format, with values of their usual length."""
+    line = load_template()["Resources"]["WebhookApi"]["Properties"]["AccessLogSettings"]["Format"]
+    sample = {"requestId": "Q9Zk1hXdIAMEbQg=", "identity.sourceIp": "34.123.45.67", "routeKey": "POST /webhooks/shopify/{tenant}", "status": "200", "integrationLatency": "24", "integrationErrorMessage": ""}
+    for name, value in sample.items():
+        line = line.replace(f"$context.{name}", value)
+    return len(line) + 1
 
 
 def table(receive: ReceiveFigures, delivery: DeliveryFigures) -> str:
@@ -122,5 +132,9 @@ def table(receive: ReceiveFigures, delivery: DeliveryFigures) -> str:
     rows.append(
         f"plus per tenant: ${SECRET_PER_MONTH:.2f}/month for its secret, and ~${refreshes / 10_000 * SECRETS_PER_10K_CALLS:.3f}/month"
         " per warm environment re-reading it every 5 minutes"
+    )
+    rows.append(
+        f"plus per stack: ${CUSTOM_METRIC_PER_MONTH:.2f}/month for each metric and platform the functions emit (a few dozen),"
+        " and each new environment's init (~0.3 s here), billed like an invocation since August 2025"
     )
     return "\n".join(rows)

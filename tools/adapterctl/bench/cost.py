@@ -73,6 +73,7 @@ def estimate(receive: ReceiveFigures, delivery: DeliveryFigures, *, shared_batch
     alone (ceil(k/10)).
     """
     memory = memory_mb()
+    access_log = access_log_bytes()  # both read template.yaml: once per estimate, not per column
     receive_gb, deliver_gb = memory["ReceiveFunction"] / 1024, memory["DeliverFunction"] / 1024
     receive_slowdown, deliver_slowdown = ONE_VCPU_MB / memory["ReceiveFunction"], ONE_VCPU_MB / memory["DeliverFunction"]
     run = delivery.sustained
@@ -96,7 +97,7 @@ def estimate(receive: ReceiveFigures, delivery: DeliveryFigures, *, shared_batch
             "deliver Lambda: 1 request + duration per batch": batches * (LAMBDA_REQUESTS_PER_MILLION + deliver_ms / 1000 * deliver_gb * LAMBDA_ARM_PER_GB_SECOND * 1e6),
             "Secrets Manager: no call once warm (see below)": 0.0,
             "CloudWatch Logs: logs, metrics, Lambda's lines, API access log": (
-                receive.log_bytes[k] + PLATFORM_LOG_BYTES + access_log_bytes() + batches * (delivery.batch_log_bytes + PLATFORM_LOG_BYTES)
+                receive.log_bytes[k] + PLATFORM_LOG_BYTES + access_log + batches * (delivery.batch_log_bytes + PLATFORM_LOG_BYTES)
             )
             / 2**30
             * LOGS_PER_GB

@@ -5,6 +5,8 @@ Go Shops is the local sandbox (`goshops_sandbox.py`) in a process of its own, it
 
 - a batch of 10 through the deployed `lambda_handler`, AWS answered by plain objects, against one
   round trip to the same sandbox over a warm connection (target <= 1.3x: the ten posts overlap);
+  and the same batch through real botocore clients with DynamoDB answering as late as from Lambda,
+  against its own floor: one round trip plus the idempotency write before and after each post;
 - sustained interactions per second for one process delivering 1,000 interactions batch after
   batch, against the bound pool size / latency;
 - peak RSS of that process (target < 100 MB, so a 128 MB function works).
@@ -195,6 +197,8 @@ def measure(repeats: int = 15) -> DeliveryFigures:
         batch_with_aws, _ = batch_time(memory_deliverer(goshops.url), event, repeats)
         run = sustained(goshops.url, event)
     size = len(event["Records"])
+    # With DynamoDB answering late, no record can finish sooner than its own chain of three calls.
+    chained = trip + 2 * ROUND_TRIP_MS["dynamodb"] / 1000
     bound = deliver_handler.MAX_BATCH_SIZE / LATENCY_SECONDS
     rate = run["interactions"] / run["seconds"]
     per_interaction = {name: count / run["interactions"] for name, count in run["requests"].items()}
@@ -205,10 +209,10 @@ def measure(repeats: int = 15) -> DeliveryFigures:
             "delivery",
             f"batch of {size}, real botocore clients, DynamoDB answering in {ROUND_TRIP_MS['dynamodb']:g} ms",
             f"{batch_with_aws * 1000:.1f} ms",
-            ratio=batch_with_aws / trip,
+            ratio=batch_with_aws / chained,
             target=1.3,
-            note=f"median of {repeats} batches; each post waits for its idempotency write before and after it: "
-            f"one round trip and two writes is {(trip + 2 * ROUND_TRIP_MS['dynamodb'] / 1000) * 1000:.1f} ms",
+            note=f"median of {repeats} batches; floor {chained * 1000:.1f} ms: each post waits for its idempotency write "
+            f"before and after it, so one round trip and two writes; {batch_with_aws / trip:.2f}x one round trip",
         ),
         Row(
             "delivery",

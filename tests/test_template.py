@@ -1,6 +1,7 @@
 """template.yaml: lint-clean, and the properties the design relies on."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -86,6 +87,63 @@ def test_tenant_secrets_come_from_noecho_parameters():
         assert parameters[name]["NoEcho"] is True
     assert parameters["GoShopsBaseUrl"]["Default"] == "https://go-discover.goshops.com"
     assert RESOURCES["DefaultTenantSecret"]["Condition"] == "CreateDefaultTenantSecret"
+
+
+def _condition(name: str, parameters: dict) -> bool:
+    """A condition of the template for these parameter values (defaults for the rest)."""
+    values = {key: spec.get("Default") for key, spec in TEMPLATE["Parameters"].items()} | parameters
+
+    def evaluate(expression):
+        if not isinstance(expression, dict):
+            return expression
+        [(function, argument)] = expression.items()
+        if function == "Ref":
+            return values[argument]
+        if function == "Condition":
+            return evaluate(TEMPLATE["Conditions"][argument])
+        operands = [evaluate(operand) for operand in argument]
+        return {"Fn::Equals": lambda: operands[0] == operands[1], "Fn::Not": lambda: not operands[0], "Fn::And": lambda: all(operands), "Fn::Or": lambda: any(operands)}[function]()
+
+    return evaluate(TEMPLATE["Conditions"][name])
+
+
+def _allowed(parameter: str, value: str) -> bool:
+    return re.fullmatch(TEMPLATE["Parameters"][parameter].get("AllowedPattern", ".*"), value) is not None
+
+
+def test_every_hidden_parameter_can_be_answered_with_a_dash_at_sam_deploy_guided():
+    # The guided deploy asks for every NoEcho parameter, with no default, and takes no empty answer.
+    hidden = [name for name, spec in TEMPLATE["Parameters"].items() if spec.get("NoEcho")]
+    assert hidden and all(_allowed(name, "-") and _allowed(name, "") for name in hidden)
+
+
+@pytest.mark.parametrize(
+    ("parameters", "shopify", "vtex"),
+    [
+        ({}, False, False),
+        ({"ShopifyWebhookSecret": "-", "VtexAccount": "", "VtexHookToken": "-"}, False, False),
+        ({"ShopifyWebhookSecret": "shpss_0123456789abcdef0123456789abcdef"}, True, False),
+        ({"VtexAccount": "acme", "VtexHookToken": "-"}, False, False),
+        ({"VtexAccount": "acme", "VtexHookToken": "a-hook-token-of-32-characters-xx"}, False, True),
+    ],
+)
+def test_a_dash_or_nothing_connects_the_default_tenant_to_no_platform(parameters, shopify, vtex):
+    assert _condition("DefaultTenantHasShopify", parameters) is shopify
+    assert _condition("DefaultTenantHasVtex", parameters) is vtex
+
+
+@pytest.mark.parametrize("parameter", ["ShopifyWebhookSecret", "VtexHookToken"])
+def test_a_signing_secret_typed_at_a_prompt_cannot_be_a_short_placeholder(parameter):
+    assert _allowed(parameter, "shpss_0123456789abcdef0123456789abcdef")
+    assert not any(_allowed(parameter, value) for value in ("x", "secret", "--", "0123456789abcde", 'a"quote-in-a-long-secret'))
+
+
+def test_an_existing_tenant_secret_is_named_by_its_whole_arn():
+    # It is also the functions' IAM resource: a name or a partial ARN would be denied at every read.
+    assert _allowed("ExistingTenantSecretArn", "")
+    assert _allowed("ExistingTenantSecretArn", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:goshops/acme-AbC123")
+    for value in ("goshops/acme", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:goshops/acme"):
+        assert not _allowed("ExistingTenantSecretArn", value)
 
 
 def _statements():

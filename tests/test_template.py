@@ -240,3 +240,10 @@ def test_committed_sample_events_are_current():
     for name, event in rendered_events().items():
         committed = json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
         assert committed == event, f"events/{name} is stale"
+
+
+def test_the_api_access_log_group_does_not_grow_the_accounts_log_resource_policy():
+    # Outside /aws/vendedlogs/ each access log group is added to a policy capped at 5,120 characters,
+    # and a deploy in an account that has filled it fails.
+    name = RESOURCES["WebhookApiAccessLogs"]["Properties"]["LogGroupName"]["Fn::Sub"]
+    assert name.startswith("/aws/vendedlogs/") and "${AWS::StackName}" in name

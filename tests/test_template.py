@@ -218,7 +218,9 @@ def test_the_quiet_vtex_alarm_watches_the_metric_the_receive_function_emits(caps
     assert directive["Namespace"] == properties["Namespace"]
     assert properties["MetricName"] in {metric["Name"] for metric in directive["Metrics"]}
     assert set(directive["Dimensions"][0]) == {"platform", "service"}
-    assert (purchase["platform"], purchase["service"]) == ("vtex", environment["POWERTOOLS_SERVICE_NAME"])
+    from goshops_adapter.observability import SERVICE
+
+    assert (purchase["platform"], purchase["service"]) == ("vtex", SERVICE)  # POWERTOOLS_SERVICE_NAME, as the template sets it
     forged = emitted_for(WebhookError(401, "X-Hook-Token does not match the tenant's hook token", "unauthorized"))
     assert properties["MetricName"] not in {metric["Name"] for metric in forged["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
 
@@ -247,3 +249,12 @@ def test_the_api_access_log_group_does_not_grow_the_accounts_log_resource_policy
     # and a deploy in an account that has filled it fails.
     name = RESOURCES["WebhookApiAccessLogs"]["Properties"]["LogGroupName"]["Fn::Sub"]
     assert name.startswith("/aws/vendedlogs/") and "${AWS::StackName}" in name
+
+
+def test_two_stacks_in_one_account_keep_their_metrics_apart():
+    from adapterctl.local_stack import powertools_environment
+    from adapterctl.template import Resolver
+
+    service = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+    assert Resolver(TEMPLATE, stack_name="shop-staging").resolve(service) != Resolver(TEMPLATE, stack_name="shop-production").resolve(service)
+    assert powertools_environment()["POWERTOOLS_SERVICE_NAME"] == "local"  # the local stack's name

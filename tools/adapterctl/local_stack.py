@@ -121,6 +121,15 @@ def create_resources(endpoint: str, tenants: dict[str, dict], *, overrides: dict
     )
 
 
+@functools.cache
+def powertools_environment() -> dict[str, str]:
+    """The metrics' namespace and service as template.yaml sets them, for this stack's name."""
+    template = load_template()
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    resolver = Resolver(template, stack_name=STACK_NAME)
+    return {name: str(resolver.resolve(variables[name])) for name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE")}
+
+
 def function_environment(resources: LocalResources, goshops_base_url: str) -> dict[str, str]:
     """The environment template.yaml gives both functions, with the local resources' values."""
     return {
@@ -129,8 +138,7 @@ def function_environment(resources: LocalResources, goshops_base_url: str) -> di
         "AWS_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
-        "POWERTOOLS_SERVICE_NAME": "goshops-adapter",
-        "POWERTOOLS_METRICS_NAMESPACE": "GoShopsAdapter",
+        **powertools_environment(),
         "TENANT_SECRET_PREFIX": resources.tenant_secret_prefix,
         "FIRST_SEEN_TABLE": resources.table_name,
         "INTERACTIONS_QUEUE_URL": resources.interactions_queue_url,

@@ -180,21 +180,24 @@ def test_receive_can_only_claim_first_seen_items_and_send_to_the_queue():
 def test_alarms_watch_the_dlq_the_oldest_interaction_and_deliver_errors():
     alarms = {spec["Properties"]["MetricName"] for spec in resources_of("AWS::CloudWatch::Alarm").values()}
     assert alarms == {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "Errors", "WebhooksMapped"}
+    assert {name for name, spec in resources_of("AWS::CloudWatch::Alarm").items() if spec["Properties"]["MetricName"] == "WebhooksMapped"} == {"ShopifyQuietAlarm", "VtexQuietAlarm"}
     assert RESOURCES["AlarmTopic"]["Condition"] == "HasAlarmEmail"
 
 
-def test_the_quiet_vtex_alarm_watches_the_metric_the_receive_function_emits(capsys, monkeypatch):
-    # Opt-in: a stack without VTEX stores would otherwise be in alarm for good.
-    alarm = RESOURCES["VtexQuietAlarm"]
-    assert alarm["Condition"] == "HasVtexQuietAlarm" and TEMPLATE["Parameters"]["VtexQuietAlarmHours"]["Default"] == 0
+@pytest.mark.parametrize(("platform", "prefix"), [("shopify", "Shopify"), ("vtex", "Vtex")])
+def test_a_quiet_platform_alarm_watches_the_metric_the_receive_function_emits(platform, prefix, capsys, monkeypatch):
+    # Opt-in: a stack without that platform's stores would otherwise be in alarm for good.
+    alarm = RESOURCES[f"{prefix}QuietAlarm"]
+    assert alarm["Condition"] == f"Has{prefix}QuietAlarm" and TEMPLATE["Parameters"][f"{prefix}QuietAlarmHours"]["Default"] == 0
+    assert alarm["Properties"]["EvaluationPeriods"] == {"Ref": f"{prefix}QuietAlarmHours"}
     environment = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
     properties = alarm["Properties"]
     assert properties["Namespace"] == environment["POWERTOOLS_METRICS_NAMESPACE"]
-    assert {d["Name"]: d["Value"] for d in properties["Dimensions"]} == {"platform": "vtex", "service": environment["POWERTOOLS_SERVICE_NAME"]}
+    assert {d["Name"]: d["Value"] for d in properties["Dimensions"]} == {"platform": platform, "service": environment["POWERTOOLS_SERVICE_NAME"]}
     assert properties["TreatMissingData"] == "breaching"  # no webhook at all is exactly the case
 
-    # What the function writes for a VTEX purchase carries that metric with those dimensions, and
-    # what it writes for a request it refuses does not.
+    # What the function writes for a mapped webhook of the platform carries that metric with those
+    # dimensions, and what it writes for a request it refuses does not.
     from adapterctl.local_stack import FakeLambdaContext, api_gateway_event
     from goshops_adapter.handlers import receive
     from goshops_adapter.platforms.base import MAPPED, MappedWebhook, WebhookError
@@ -209,19 +212,19 @@ def test_the_quiet_vtex_alarm_watches_the_metric_the_receive_function_emits(caps
 
         monkeypatch.setattr(receive, "receiver", Receiver)
         capsys.readouterr()
-        receive.lambda_handler(api_gateway_event("POST", "/webhooks/vtex/shop", {}, b"{}"), FakeLambdaContext("receive", 8))
+        receive.lambda_handler(api_gateway_event("POST", f"/webhooks/{platform}/shop", {}, b"{}"), FakeLambdaContext("receive", 8))
         [metrics] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
         return metrics
 
-    purchase = emitted_for(Received(mapped=MappedWebhook(topic="invoiced", delivery="", outcome=MAPPED, ref="order:1"), queued=1))
+    purchase = emitted_for(Received(mapped=MappedWebhook(topic="orders/paid", delivery="", outcome=MAPPED, ref="order:1"), queued=1))
     directive = purchase["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == properties["Namespace"]
     assert properties["MetricName"] in {metric["Name"] for metric in directive["Metrics"]}
     assert set(directive["Dimensions"][0]) == {"platform", "service"}
     from goshops_adapter.observability import SERVICE
 
-    assert (purchase["platform"], purchase["service"]) == ("vtex", SERVICE)  # POWERTOOLS_SERVICE_NAME, as the template sets it
-    forged = emitted_for(WebhookError(401, "X-Hook-Token does not match the tenant's hook token", "unauthorized"))
+    assert (purchase["platform"], purchase["service"]) == (platform, SERVICE)  # POWERTOOLS_SERVICE_NAME, as the template sets it
+    forged = emitted_for(WebhookError(401, "the signature does not match", "unauthorized"))
     assert properties["MetricName"] not in {metric["Name"] for metric in forged["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
 
 

@@ -24,7 +24,7 @@ import hashlib
 import time
 from collections.abc import Iterable
 
-# Longer than any platform retries a delivery (Shopify: 48 hours; VTEX: 4 days), shorter than the
+# Longer than any platform retries a delivery (Shopify: 4 hours; VTEX: 4 days), shorter than the
 # deliver side remembers what it posted (15 days). A delivery's body seen again after this is not a
 # retry but a replay of a captured webhook: it queues nothing for as long as its record lives
 # (FirstSeenTtlDays, at least 15), so within that time it is never posted twice.

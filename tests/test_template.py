@@ -86,6 +86,7 @@ def test_tenant_secrets_come_from_noecho_parameters():
     for name in ("GoShopsApiKey", "ShopifyWebhookSecret", "VtexAppKey", "VtexAppToken", "VtexHookToken"):
         assert parameters[name]["NoEcho"] is True
     assert parameters["GoShopsBaseUrl"]["Default"] == "https://go-discover.goshops.com"
+    assert _allowed("GoShopsBaseUrl", "https://go-discover.goshops.com") and not _allowed("GoShopsBaseUrl", "http://go-discover.goshops.com")
     assert RESOURCES["DefaultTenantSecret"]["Condition"] == "CreateDefaultTenantSecret"
 
 

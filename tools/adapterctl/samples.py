@@ -37,13 +37,16 @@ def sample_tenants() -> dict[str, dict]:
 
 
 def shopify_delivery(name: str, topic: str, body: bytes, *, secret: str, tenant: str = SAMPLE_TENANT, webhook_id: str | None = None) -> Delivery:
+    webhook_id = webhook_id or str(uuid.uuid4())
     headers = {
         "content-type": "application/json",
         "x-shopify-topic": topic,
         "x-shopify-hmac-sha256": shopify.sign(secret, body),
         "x-shopify-shop-domain": "demo-store.myshopify.com",
-        "x-shopify-api-version": "2025-01",
-        "x-shopify-webhook-id": webhook_id or str(uuid.uuid4()),
+        "x-shopify-api-version": "2025-10",
+        "x-shopify-webhook-id": webhook_id,
+        # One event, one id, however often it is delivered (the webhook id is per delivery).
+        "x-shopify-event-id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant}/{topic}/{webhook_id}")),
         "x-shopify-triggered-at": "2025-03-14T14:14:40.000000000Z",
         "user-agent": "Shopify-Captain-Hook",
     }

@@ -4,7 +4,8 @@ List prices, us-east-1, on-demand, free tiers left out (AWS pricing pages when t
 API Gateway HTTP API $1.00 per million requests; Lambda arm64 $0.20 per million requests and
 $0.0000133334 per GB-second; SQS standard $0.40 per million requests (each 64 KiB of a request is
 one); DynamoDB on-demand $0.625 per million write request units (1 KB each); Secrets Manager $0.40
-per secret-month and $0.05 per 10,000 calls; CloudWatch Logs $0.50 per GB ingested.
+per secret-month and $0.05 per 10,000 calls; CloudWatch Logs $0.50 per GB ingested; CloudWatch
+$0.30 per custom metric-month and $0.10 per standard alarm-month; KMS $1 per key-month.
 
 Measured here: CPU per webhook and per batch, the AWS requests each makes, the bytes each logs,
 the batch's wall time against a 50 ms Go Shops. Not measurable here, so assumed and stated: AWS
@@ -37,6 +38,8 @@ LOGS_PER_GB = 0.50
 ONE_VCPU_MB = 1769
 PLATFORM_LOG_BYTES = 300  # START / END / REPORT lines Lambda writes per invocation
 CUSTOM_METRIC_PER_MONTH = 0.30  # each metric name and dimension values the functions emit (EMF)
+ALARM_PER_MONTH = 0.10  # a standard-resolution alarm on one metric
+KMS_KEY_PER_MONTH = 1.00  # the alarm topic's key, created only with AlarmEmail
 FIRST_SEEN_KEY = "seen#demo#shopify#order:6120457731212"
 ITEM_ID_BYTES = 13  # a Shopify product id
 DELIVERY_MARKER_BYTES = len("delivery#") + 32 + 11  # the attribute a delivery's claim leaves, name and value
@@ -136,6 +139,7 @@ def table(receive: ReceiveFigures, delivery: DeliveryFigures) -> str:
     )
     rows.append(
         f"plus per stack: ${CUSTOM_METRIC_PER_MONTH:.2f}/month for each metric and platform the functions emit (a few dozen),"
-        " and each new environment's init (~0.3 s here), billed like an invocation since August 2025"
+        f" ${ALARM_PER_MONTH:.2f}/month for each of its 3 to 5 alarms, ${KMS_KEY_PER_MONTH:.2f}/month for the alarm topic's key"
+        " (with AlarmEmail), and each new environment's init (~0.3 s here), billed like an invocation since August 2025"
     )
     return "\n".join(rows)

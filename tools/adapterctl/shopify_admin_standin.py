@@ -13,6 +13,10 @@ what Shopify expects:
 - Connections need `first` or `last` (at most 250).
 - Subscribing to an order, cart or checkout topic needs the `read_orders` scope: otherwise a
   top-level error with `extensions.code` ACCESS_DENIED and `requiredAccess`.
+- An app not approved for protected customer data (`protected_customer_data_approved=False`) cannot
+  create subscriptions to topics whose payloads carry customer data (orders, checkouts, customers):
+  a `userErrors` entry on `webhookSubscription` with Shopify's message. Carts carry none and are
+  accepted. `approve_protected_customer_data()` is the approval arriving.
 - Bad input is a `userErrors` entry (`field`, `message`): an address that is not HTTPS, the same
   topic and address twice, an unknown id. (`require_https=False` lets a test use a plain-HTTP
   receiver on loopback.)
@@ -43,6 +47,12 @@ INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wr
 MUTATION_COST = 10
 # Topics whose payloads are orders, carts or checkouts: subscribing needs read_orders.
 READ_ORDERS_PREFIXES = ("ORDERS_", "CARTS_", "CHECKOUTS_", "ORDER_TRANSACTIONS_", "FULFILLMENTS_", "REFUNDS_")
+# Topics whose payloads carry a customer: refused to apps without protected customer data access.
+PROTECTED_CUSTOMER_DATA_PREFIXES = ("ORDERS_", "CHECKOUTS_", "CUSTOMERS_")
+NOT_APPROVED_FOR_PROTECTED_CUSTOMER_DATA = (
+    "This app is not approved to subscribe to webhook topics containing protected customer data. "
+    "See https://shopify.dev/docs/apps/launch/protected-customer-data for more details."
+)
 
 SCHEMA = build_schema(
     """
@@ -137,6 +147,7 @@ class AdminState:
     next_id: int = 1
     forced_throttles: int = 0
     require_https: bool = True
+    protected_customer_data_approved: bool = True
     log: list[dict] = field(default_factory=list)  # one entry per request: operation, outcome
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -261,6 +272,8 @@ class _Resolvers:
 
     def create(self, _info, topic, webhookSubscription):  # noqa: N803 - GraphQL argument names
         self._require_scope("webhookSubscriptionCreate", topic)
+        if topic.startswith(PROTECTED_CUSTOMER_DATA_PREFIXES) and not self.state.protected_customer_data_approved:
+            return {"userErrors": [{"field": ["webhookSubscription"], "message": NOT_APPROVED_FOR_PROTECTED_CUSTOMER_DATA}], "webhookSubscription": None}
         uri, fmt, errors = self._input(webhookSubscription, required=True, require_https=self.state.require_https)
         if not errors and any(sub["topic"] == topic and sub["uri"] == uri for sub in self.state.subscriptions.values()):
             errors.append({"field": ["webhookSubscription", "callbackUrl"], "message": "Address for this topic has already been taken"})
@@ -322,10 +335,19 @@ class ShopifyAdminStandIn(LoopbackServer):
     """The stand-in on a loopback port of its own; `state` is inspectable by in-process tests."""
 
     def __init__(
-        self, tokens: dict[str, set[str]], *, maximum_available: float = 2000.0, restore_rate: float = 100.0, require_https: bool = True, port: int = 0
+        self,
+        tokens: dict[str, set[str]],
+        *,
+        maximum_available: float = 2000.0,
+        restore_rate: float = 100.0,
+        require_https: bool = True,
+        protected_customer_data_approved: bool = True,
+        port: int = 0,
     ):
         bucket = Bucket(maximum_available, restore_rate, maximum_available)
-        state = AdminState(tokens=dict(tokens), bucket=bucket, require_https=require_https)
+        state = AdminState(
+            tokens=dict(tokens), bucket=bucket, require_https=require_https, protected_customer_data_approved=protected_customer_data_approved
+        )
         super().__init__(_Handler, state, name="shopify-admin-standin", port=port)
 
     @property
@@ -335,6 +357,10 @@ class ShopifyAdminStandIn(LoopbackServer):
     def throttle_next(self, count: int) -> None:
         with self.state.lock:
             self.state.forced_throttles = count
+
+    def approve_protected_customer_data(self) -> None:
+        with self.state.lock:
+            self.state.protected_customer_data_approved = True
 
     def subscriptions(self) -> list[dict]:
         with self.state.lock:

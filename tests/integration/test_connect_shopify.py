@@ -19,6 +19,7 @@ TENANTS = {
     "shop1": {"goshops": {"project": "p1", "api_key": "k1"}, "shopify": {"webhook_secret": "s1"}},
     "stored": {"goshops": {"project": "p2", "api_key": "k2"}, "shopify": {"webhook_secret": "s2", "admin_token": TOKEN}},
     "novtexshop": {"goshops": {"project": "p3", "api_key": "k3"}},
+    "pending": {"goshops": {"project": "p4", "api_key": "k4"}, "shopify": {"webhook_secret": "s4"}},
 }
 URL = f"{DEPLOYED_BASE_URL}shopify/shop1"
 TOPICS = {topic.upper().replace("/", "_") for topic in SUBSCRIBED_TOPICS}
@@ -195,6 +196,70 @@ def test_the_local_stack_url_is_refused_by_shopify_and_said_so(stack, capsys, ad
     code, out, err = connect(capsys, admin, "--public-url", "https://tunnel.example.net")
     assert code == 0, err
     assert {sub["uri"] for sub in admin.subscriptions()} == {"https://tunnel.example.net/webhooks/shopify/shop1"}
+
+
+@pytest.fixture
+def unapproved_admin():
+    """An app Shopify has not approved for protected customer data: orders and checkouts are refused."""
+    with ShopifyAdminStandIn({TOKEN: {"read_orders"}}, protected_customer_data_approved=False) as running:
+        yield running
+
+
+def test_topics_refused_for_protected_customer_data_say_what_to_do(stack, capsys, unapproved_admin):
+    code, out, err = connect(capsys, unapproved_admin, tenant="pending")
+
+    assert code == 2  # the operator must act: a retry is refused the same way
+    refused = ("orders/paid", "checkouts/create", "checkouts/update")
+    for topic in refused:
+        assert f"  {topic:<18} not approved" in out
+    assert "Done: 3 not approved, 2 created." in out
+    assert "refused orders/paid, checkouts/create, checkouts/update" in err
+    assert "Level 1" in err and "without name, address, phone or e-mail" in err
+    assert "Protected customer data access" in err and "Then run this command again" in err
+    assert "https://shopify.dev/docs/apps/launch/protected-customer-data" in err
+    assert "retry" not in err.lower() and "Traceback" not in out + err
+    # What Shopify accepted stays; the shop is recorded only once every topic is connected.
+    assert {sub["topic"] for sub in unapproved_admin.subscriptions()} == {"CARTS_CREATE", "CARTS_UPDATE"}
+    assert "shop" not in secret_of(stack, "pending")["shopify"]
+
+    unapproved_admin.approve_protected_customer_data()
+    code, out, err = connect(capsys, unapproved_admin, tenant="pending")
+
+    assert code == 0, err
+    assert "Done: 3 created, 2 kept." in out
+    assert {sub["topic"] for sub in unapproved_admin.subscriptions()} == TOPICS
+    assert len(unapproved_admin.subscriptions()) == 5  # nothing created twice
+    assert secret_of(stack, "pending")["shopify"]["shop"] == "acme.myshopify.com"
+
+
+def test_a_refusal_for_protected_customer_data_outranks_a_retryable_failure(capsys, unapproved_admin, monkeypatch, stack, tmp_path):
+    use_stack(stack, monkeypatch, tmp_path)  # http:// addresses: the cart topics fail, retryably as far as this run knows
+
+    code, out, err = connect(capsys, unapproved_admin)
+
+    assert code == 2  # retrying alone can never finish: the approval is needed first
+    assert out.count(" not approved\n") == 3 and out.count("failed: Address protocol http:// is not supported") == 2
+    assert "refused orders/paid, checkouts/create, checkouts/update" in err
+    assert unapproved_admin.subscriptions() == []
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "This app is not approved to subscribe to webhook topics containing protected customer data. "
+        "See https://shopify.dev/docs/apps/launch/protected-customer-data for more details.",
+        # Earlier wording points at the app's page in the Partner Dashboard; a CLI may wrap it.
+        "This app is not approved to subscribe to webhook topics containing protected customer data. "
+        "See https://partners.shopify.com/1794367/apps/45290389505/customer_data for more details.",
+        "This app is not approved to subscribe to webhook topics containing\n      protected customer data.",
+    ],
+    ids=["shopify.dev link", "partner dashboard link", "wrapped"],
+)
+def test_the_refusal_is_recognised_by_its_documented_words(message):
+    from adapterctl.connect_shopify import refuses_protected_customer_data
+
+    assert refuses_protected_customer_data(message)
+    assert not refuses_protected_customer_data("Address for this topic has already been taken")
 
 
 def test_dry_run_changes_nothing(capsys, admin):

@@ -5,6 +5,13 @@ Through the Admin GraphQL API (`POST https://{shop}/admin/api/{version}/graphql.
 needs, then `webhookSubscriptionCreate` / `webhookSubscriptionUpdate` make each topic deliver JSON
 to the stack's URL for the tenant. Running it again changes nothing (everything is reported kept).
 
+Shopify refuses topics whose payloads carry customer data (orders, checkouts) to an app not approved
+for protected customer data, with a userError ("This app is not approved to subscribe to webhook
+topics containing protected customer data. See ..."). Those topics are reported "not approved" and
+the command exits 2 with what to request: the adapter reads only the customer's id, Level 1 (customer
+data without name, address, phone or e-mail). The other topics are connected meanwhile; running the
+command again after the approval creates the rest.
+
 Only this app's subscriptions are visible (the token's). A subscription of a topic pointing at this
 tenant's adapter path on another host (an earlier deployment) is moved; anything else is left alone.
 
@@ -56,6 +63,12 @@ UPDATE_SUBSCRIPTION = (
     "mutation webhookSubscriptionUpdate($id: ID!, $webhookSubscription: WebhookSubscriptionInput!) {\n"
     f"  webhookSubscriptionUpdate(id: $id, webhookSubscription: $webhookSubscription) {{ {SUBSCRIPTION_FIELDS} }}\n}}"
 )
+
+
+# The words Shopify's refusal keeps across its versions; the link after them has changed.
+PROTECTED_CUSTOMER_DATA = "protected customer data"
+NOT_APPROVED = "not approved"
+PROTECTED_CUSTOMER_DATA_DOCS = "https://shopify.dev/docs/apps/launch/protected-customer-data"
 
 
 def topic_enum(topic: str) -> str:
@@ -248,8 +261,9 @@ class Step:
     topic: str  # e.g. orders/paid
     action: str  # keep, create, update
     subscription: Subscription | None = None
-    outcome: str = ""  # created / kept / changed / failed: reason
+    outcome: str = ""  # created / kept / changed / not approved / failed: reason
     new_id: str = ""
+    refusal: str = ""  # Shopify's words when the outcome is not approved
 
 
 @dataclass
@@ -317,10 +331,32 @@ def apply_plan(admin: ShopifyAdmin, plan: Plan, url: str) -> None:
         created = payload.get("webhookSubscription") or {}
         if user_errors or not created.get("id"):
             reasons = "; ".join(str(error.get("message")) for error in user_errors) or "no subscription in the answer"
-            step.outcome = f"failed: {reasons}"
+            if any(refuses_protected_customer_data(str(error.get("message"))) for error in user_errors):
+                step.outcome, step.refusal = NOT_APPROVED, reasons
+            else:
+                step.outcome = f"failed: {reasons}"
         else:
             step.outcome = "created" if step.action == "create" else "changed"
             step.new_id = created["id"]
+
+
+def refuses_protected_customer_data(message: str) -> bool:
+    """Whether a userError is Shopify refusing a topic to an app without protected customer data access."""
+    return PROTECTED_CUSTOMER_DATA in " ".join(message.lower().split())
+
+
+def protected_customer_data_advice(refused: list[Step]) -> str:
+    topics = ", ".join(step.topic for step in refused)
+    return (
+        f"Shopify refused {topics}: the app is not approved for protected customer data ({refused[0].refusal}).\n"
+        "The adapter reads only the customer's id from these webhooks: Level 1 protected customer data, customer data "
+        "without name, address, phone or e-mail. Request it in the app's settings (Partner Dashboard or Dev Dashboard), "
+        "under Protected customer data access: select protected customer data, give the reason, leave the protected "
+        "customer fields (name, email, phone, address) unselected, and save. A custom app, or one installed only on "
+        "development stores, needs no review; a public app must submit the request for review and wait for the approval. "
+        f"See {PROTECTED_CUSTOMER_DATA_DOCS}.\n"
+        "Then run this command again: the topics connected now are kept and the refused ones are created."
+    )
 
 
 # ---------------------------------------------------------------- the command
@@ -386,10 +422,14 @@ def run(args) -> int:
         raise CommandError(str(exc), exc.exit_code) from None
     print_plan(plan, dry_run=args.dry_run)
     failed = [step for step in plan.steps if step.outcome.startswith("failed")]
-    if not failed and not args.dry_run and (raw.get("shopify") or {}).get("shop") != shop:
+    not_approved = [step for step in plan.steps if step.outcome == NOT_APPROVED]
+    if not failed and not not_approved and not args.dry_run and (raw.get("shopify") or {}).get("shop") != shop:
         # Recorded so `adapterctl status` can check this shop later (an extra key; the functions
         # ignore it), on the secret as it is now: Shopify may have kept this command for minutes.
         store.edit(args.tenant, functools.partial(record_shop, shop))
+    if not_approved:
+        # Exit 2 even beside retryable failures: no retry gets these topics until the app is approved.
+        raise CommandError(protected_customer_data_advice(not_approved), exit_code=2)
     return 1 if failed else 0
 
 

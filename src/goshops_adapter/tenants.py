@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +37,16 @@ class GoShopsConfig:
 @dataclass(frozen=True)
 class ShopifyConfig:
     webhook_secret: str = field(repr=False)
+    # The secret before the last rotation: Shopify may sign with it for a while after the app's secret
+    # is rotated, and retry failed webhooks with it, so it stays accepted until `previous_valid_until`.
+    previous_webhook_secret: str = field(default="", repr=False)
+    previous_valid_until: datetime | None = None
+
+    def accepted_secrets(self, now: datetime) -> tuple[str, ...]:
+        """The secrets a webhook may be signed with at `now` (timezone-aware): the current one first."""
+        if self.previous_webhook_secret and self.previous_valid_until is not None and now < self.previous_valid_until:
+            return (self.webhook_secret, self.previous_webhook_secret)
+        return (self.webhook_secret,)
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,36 @@ def _text(block: dict, key: str, where: str, problems: list[str], *, required: b
     return text
 
 
+def _given(block: dict, key: str) -> bool:
+    value = block.get(key)
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _utc_date_time(text: str) -> datetime | None:
+    """An ISO 8601 date-time with its zone, in UTC; None for anything else (without a zone it would
+    be compared in no agreed time)."""
+    try:
+        value = datetime.fromisoformat(text)
+        return value.astimezone(UTC) if value.tzinfo is not None else None
+    except (ValueError, OverflowError):  # OverflowError: a zone that moves it past year 9999 in UTC
+        return None
+
+
+def _shopify(block: dict, problems: list[str]) -> ShopifyConfig:
+    webhook_secret = _text(block, "webhook_secret", "shopify", problems)
+    previous_secret = _text(block, "previous_webhook_secret", "shopify", problems, required=False)
+    until_text = _text(block, "previous_valid_until", "shopify", problems, required=False)
+    valid_until = None
+    if until_text:
+        valid_until = _utc_date_time(until_text)
+        if valid_until is None:
+            problems.append("shopify.previous_valid_until must be an ISO 8601 date-time with its zone, e.g. 2026-11-27T05:00:00Z")
+    if _given(block, "previous_webhook_secret") != _given(block, "previous_valid_until"):
+        # One without the other is a half-written rotation: say so rather than guess its end.
+        problems.append("shopify.previous_webhook_secret and shopify.previous_valid_until go together: give both or neither")
+    return ShopifyConfig(webhook_secret=webhook_secret, previous_webhook_secret=previous_secret, previous_valid_until=valid_until)
+
+
 def _block(raw: dict, key: str, problems: list[str]) -> dict | None:
     value = raw.get(key)
     if value is None:
@@ -116,7 +157,7 @@ def parse_tenant_config(name: str, raw: Any) -> TenantConfig:
     shopify = None
     shopify_raw = _block(raw, "shopify", problems)
     if shopify_raw is not None:
-        shopify = ShopifyConfig(webhook_secret=_text(shopify_raw, "webhook_secret", "shopify", problems))
+        shopify = _shopify(shopify_raw, problems)
 
     vtex = None
     vtex_raw = _block(raw, "vtex", problems)

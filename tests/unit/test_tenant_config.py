@@ -1,3 +1,5 @@
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from goshops_adapter.tenants import DEFAULT_VTEX_PURCHASE_STATES, TenantConfigError, is_valid_tenant_name, parse_tenant_config
@@ -38,9 +40,12 @@ def test_configs_without_goshops_are_rejected(raw):
 
 
 def test_secrets_never_appear_in_repr():
-    raw = tenant_raw(vtex={"account": "shop", "app_key": "APPKEY", "app_token": "APPTOKEN", "hook_token": "HOOKTOKEN"})
+    raw = tenant_raw(
+        shopify={"webhook_secret": "CURRENTSECRET", "previous_webhook_secret": "PREVIOUSSECRET", "previous_valid_until": "2026-11-27T05:00:00Z"},
+        vtex={"account": "shop", "app_key": "APPKEY", "app_token": "APPTOKEN", "hook_token": "HOOKTOKEN"},
+    )
     text = repr(parse_tenant_config("acme", raw))
-    for secret in (raw["goshops"]["api_key"], raw["shopify"]["webhook_secret"], "APPKEY", "APPTOKEN", "HOOKTOKEN"):
+    for secret in (raw["goshops"]["api_key"], "CURRENTSECRET", "PREVIOUSSECRET", "APPKEY", "APPTOKEN", "HOOKTOKEN"):
         assert secret not in text
 
 
@@ -86,3 +91,48 @@ def test_where_the_app_key_is_sent_must_be_vtex_over_https(vtex, problem):
 @pytest.mark.parametrize("base_url", ["https://shop.vtexcommercestable.com.br", "https://oms.example.com/", "http://127.0.0.1:8123"])
 def test_an_https_oms_or_a_stand_in_on_this_machine_is_accepted(base_url):
     assert parse_tenant_config("acme", tenant_raw(vtex={**VTEX, "base_url": base_url})).vtex.base_url == base_url.rstrip("/")
+
+
+ROTATED = {"webhook_secret": "new-secret", "previous_webhook_secret": "old-secret", "previous_valid_until": "2026-11-27T05:00:00Z"}
+UNTIL = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)
+
+
+def test_the_previous_shopify_secret_is_accepted_only_until_its_end():
+    shopify = parse_tenant_config("acme", tenant_raw(shopify=ROTATED)).shopify
+    assert shopify.previous_valid_until == UNTIL
+    assert shopify.accepted_secrets(UNTIL - timedelta(seconds=1)) == ("new-secret", "old-secret")
+    assert shopify.accepted_secrets(UNTIL) == ("new-secret",)
+    assert shopify.accepted_secrets(UNTIL + timedelta(days=365)) == ("new-secret",)
+
+
+def test_without_a_previous_shopify_secret_only_the_current_one_is_accepted():
+    shopify = parse_tenant_config("acme", tenant_raw(shopify={"webhook_secret": "only"})).shopify
+    assert (shopify.previous_webhook_secret, shopify.previous_valid_until) == ("", None)
+    assert shopify.accepted_secrets(datetime(2000, 1, 1, tzinfo=UTC)) == ("only",)
+
+
+def test_the_previous_shopify_secrets_end_may_be_given_in_any_zone():
+    shopify = parse_tenant_config("acme", tenant_raw(shopify={**ROTATED, "previous_valid_until": "2026-11-27T02:00:00-03:00"})).shopify
+    assert shopify.previous_valid_until == UNTIL
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"previous_valid_until": None}, "shopify.previous_webhook_secret and shopify.previous_valid_until go together"),
+        ({"previous_webhook_secret": "  "}, "shopify.previous_webhook_secret and shopify.previous_valid_until go together"),
+        ({"previous_webhook_secret": 7}, "shopify.previous_webhook_secret must be a string"),
+        ({"previous_valid_until": 1795669200}, "shopify.previous_valid_until must be a string"),
+        ({"previous_valid_until": "2026-11-27T05:00:00"}, "shopify.previous_valid_until must be an ISO 8601 date-time with its zone"),
+        ({"previous_valid_until": "2026-11-27"}, "shopify.previous_valid_until must be an ISO 8601 date-time with its zone"),
+        ({"previous_valid_until": "in six hours"}, "shopify.previous_valid_until must be an ISO 8601 date-time with its zone"),
+        ({"previous_valid_until": "9999-12-31T23:00:00-05:00"}, "shopify.previous_valid_until must be an ISO 8601 date-time with its zone"),
+    ],
+)
+def test_a_previous_shopify_secret_needs_a_valid_end_and_the_other_way_round(changes, problem):
+    # Half a rotation, or an end nobody can compare: refused, not taken as "forever" or "never".
+    raw = tenant_raw(shopify={key: value for key, value in {**ROTATED, **changes}.items() if value is not None})
+    with pytest.raises(TenantConfigError) as raised:
+        parse_tenant_config("acme", raw)
+    assert problem in str(raised.value)
+    assert "go together" not in str(raised.value) or "go together" in problem  # one problem, said once

@@ -1,5 +1,7 @@
 """Receiver's promise with the AWS parts replaced by fakes: 2xx only once everything is queued."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
@@ -167,6 +169,21 @@ def test_a_webhook_signed_with_a_just_rotated_secret_is_accepted():
     receiver = Receiver(tenants, FirstSeen(), queue)
     received = receiver.receive("shopify", "acme", order_webhook(rotated))
     assert received.queued == 3 and tenants.refreshes == 1
+
+
+def test_after_a_rotation_the_previous_secret_is_accepted_from_the_cached_config():
+    # Shopify signs with the old secret for up to an hour after a rotation and retries with it:
+    # those webhooks are accepted without re-reading the secret.
+    old = parse_tenant_config("acme", tenant_raw("acme"))
+    until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    rotated = parse_tenant_config(
+        "acme", tenant_raw("acme", shopify={"webhook_secret": "new-secret", "previous_webhook_secret": old.shopify.webhook_secret, "previous_valid_until": until})
+    )
+    tenants, queue = RotatingTenants(rotated, rotated), Queue()
+    receiver = Receiver(tenants, FirstSeen(), queue)
+    assert receiver.receive("shopify", "acme", order_webhook(old)).queued == 3
+    assert receiver.receive("shopify", "acme", order_webhook(rotated, ORDER_UPDATED)).already_queued == 3
+    assert tenants.refreshes == 0
 
 
 def test_a_forged_signature_costs_at_most_one_refresh_and_stays_401():

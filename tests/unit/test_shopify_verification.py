@@ -1,11 +1,14 @@
 import base64
 import hashlib
 import hmac
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from goshops_adapter.platforms import shopify
-from goshops_adapter.platforms.base import Webhook, WebhookError
+from goshops_adapter.platforms.base import MAPPED, Webhook, WebhookError
+from goshops_adapter.tenants import parse_tenant_config
+from support import tenant_raw
 
 SECRET = "hush"
 BODY = b'{"id": 1, "line_items": []}\n'
@@ -77,3 +80,47 @@ def test_a_signed_webhook_without_a_topic_is_400(tenant):
     with pytest.raises(WebhookError) as raised:
         shopify.handle(webhook, tenant)
     assert (raised.value.status, raised.value.reason) == (400, "missing X-Shopify-Topic header")
+
+
+def test_any_of_the_accepted_secrets_verifies():
+    shopify.verify(signed(secret="new"), "new", "old")
+    shopify.verify(signed(secret="old"), "new", "old")
+
+
+def test_a_secret_not_among_the_accepted_ones_is_401_with_the_same_reason():
+    with pytest.raises(WebhookError) as raised:
+        shopify.verify(signed(secret="older"), "new", "old")
+    assert (raised.value.status, raised.value.reason) == (401, "X-Shopify-Hmac-Sha256 does not match the body")
+
+
+# A rotation in progress: Shopify may still sign with the old secret (up to an hour) and retries with it.
+ORDER = b'{"id": 9, "processed_at": "2025-01-01T00:00:00Z", "customer": {"id": 3}, "line_items": [{"product_id": 1}]}'
+UNTIL = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)
+ROTATED = parse_tenant_config(
+    "acme", tenant_raw(shopify={"webhook_secret": "new-secret", "previous_webhook_secret": "old-secret", "previous_valid_until": "2026-11-27T05:00:00Z"})
+)
+
+
+def test_handle_accepts_the_previous_secret_until_its_end():
+    webhook = signed(ORDER, "old-secret")
+    assert shopify.handle(webhook, ROTATED, now=UNTIL - timedelta(minutes=1)).outcome == MAPPED
+    with pytest.raises(WebhookError) as raised:
+        shopify.handle(webhook, ROTATED, now=UNTIL)
+    assert (raised.value.status, raised.value.reason) == (401, "X-Shopify-Hmac-Sha256 does not match the body")
+
+
+@pytest.mark.parametrize("now", [UNTIL - timedelta(hours=6), UNTIL, UNTIL + timedelta(days=30)])
+def test_handle_always_accepts_the_current_secret(now):
+    assert shopify.handle(signed(ORDER, "new-secret"), ROTATED, now=now).outcome == MAPPED
+
+
+def test_handle_reads_the_clock_when_not_given_the_time():
+    # The window is in the future here, then in the past: only the clock tells them apart.
+    def rotated(until: datetime):
+        shopify_block = {"webhook_secret": "new-secret", "previous_webhook_secret": "old-secret", "previous_valid_until": until.isoformat()}
+        return parse_tenant_config("acme", tenant_raw(shopify=shopify_block))
+
+    now = datetime.now(UTC)
+    assert shopify.handle(signed(ORDER, "old-secret"), rotated(now + timedelta(hours=1))).outcome == MAPPED
+    with pytest.raises(WebhookError):
+        shopify.handle(signed(ORDER, "old-secret"), rotated(now - timedelta(seconds=1)))

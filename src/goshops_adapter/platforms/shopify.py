@@ -1,8 +1,9 @@
 """Shopify: the whole path from a webhook delivery to Go Shops interactions.
 
 Authenticity is the `X-Shopify-Hmac-Sha256` header: base64 of HMAC-SHA256 over the exact raw body,
-keyed with the app's client secret. Everything after `verify` is pure mapping of the documented
-payloads (orders, carts, checkouts); see the mapping table in README.md.
+keyed with the app's client secret (for a while after a rotation, the previous one too). Everything
+after `verify` is pure mapping of the documented payloads (orders, carts, checkouts); see the
+mapping table in README.md.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from goshops_adapter.interactions import Interaction, anonymous_customer, to_utc_iso
@@ -49,12 +51,15 @@ def sign(secret: str, body: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def verify(webhook: Webhook, secret: str) -> None:
+def verify(webhook: Webhook, *secrets: str) -> None:
+    """Accept the webhook if it is signed with any of `secrets` (`ShopifyConfig.accepted_secrets`)."""
     received = webhook.header("x-shopify-hmac-sha256").strip()
     if not received:
         raise unauthorized("missing X-Shopify-Hmac-Sha256 header")
-    expected = sign(secret, webhook.body)
-    if not hmac.compare_digest(expected.encode(), received.encode("utf-8", "replace")):
+    received_bytes = received.encode("utf-8", "replace")
+    # Every secret is compared, matched or not, so the time taken does not say which one matched.
+    matches = [hmac.compare_digest(sign(secret, webhook.body).encode(), received_bytes) for secret in secrets]
+    if not any(matches):
         raise unauthorized("X-Shopify-Hmac-Sha256 does not match the body")
 
 
@@ -64,8 +69,8 @@ def webhook_id(webhook: Webhook) -> str:
     return value if WEBHOOK_ID.fullmatch(value) else ""
 
 
-def handle(webhook: Webhook, tenant: TenantConfig) -> MappedWebhook:
-    verify(webhook, tenant.shopify.webhook_secret)
+def handle(webhook: Webhook, tenant: TenantConfig, *, now: datetime | None = None) -> MappedWebhook:
+    verify(webhook, *tenant.shopify.accepted_secrets(now or datetime.now(UTC)))
     topic = webhook.header("x-shopify-topic").strip()
     if not topic:
         raise bad_request("missing X-Shopify-Topic header")

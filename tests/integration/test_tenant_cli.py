@@ -7,6 +7,7 @@ the running deliver function on its next 401 (no restart, nothing dead-lettered)
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 import urllib3
@@ -220,6 +221,63 @@ def test_rotate_generates_a_hook_token_and_takes_other_values_from_a_flag(stack,
     run_cli(capsys, "tenant", "add", "shoponly", "--goshops-project", "p", "--goshops-api-key", "k", "--shopify-webhook-secret", "s")
     code, _out, err = run_cli(capsys, "tenant", "rotate", "shoponly", "vtex-hook-token")
     assert code == 2 and "no vtex block" in err
+
+
+def test_rotate_keeps_the_old_shopify_secret_accepted_for_six_hours_and_show_masks_it(stack, capsys):
+    add_full(capsys, "graced")
+
+    before = datetime.now(UTC).replace(microsecond=0)
+    code, out, err = run_cli(capsys, "tenant", "rotate", "graced", "shopify-webhook-secret", "--value", "shp-secret-rotated-0001")
+    after = datetime.now(UTC)
+
+    assert code == 0, err
+    shopify = secret_of(stack, "graced")["shopify"]
+    assert (shopify["webhook_secret"], shopify["previous_webhook_secret"]) == ("shp-secret-rotated-0001", SECRETS[1])
+    until = datetime.fromisoformat(shopify["previous_valid_until"])
+    assert shopify["previous_valid_until"].endswith("Z") and before <= until - tenant_cmd.PREVIOUS_WEBHOOK_SECRET_GRACE <= after
+    assert tenant_cmd.PREVIOUS_WEBHOOK_SECRET_GRACE.total_seconds() == 6 * 3600
+    assert f"still accepted until {shopify['previous_valid_until']}" in out
+    assert SECRETS[1] not in out + err and "shp-secret-rotated-0001" not in out + err
+
+    code, shown, _err = run_cli(capsys, "tenant", "show", "graced", "--json")
+    assert code == 0
+    assert json.loads(shown)["shopify"] == {"webhook_secret": "****0001", "previous_webhook_secret": "****3210", "previous_valid_until": shopify["previous_valid_until"]}
+    assert SECRETS[1] not in shown
+
+
+def test_a_later_shopify_rotate_replaces_the_previous_secret_and_no_grace_keeps_none(stack, capsys):
+    add_full(capsys, "regraced")
+    assert run_cli(capsys, "tenant", "rotate", "regraced", "shopify-webhook-secret", "--value", "second-secret-0002")[0] == 0
+    assert run_cli(capsys, "tenant", "rotate", "regraced", "shopify-webhook-secret", "--value", "third-secret-0003")[0] == 0
+    shopify = secret_of(stack, "regraced")["shopify"]
+    assert (shopify["webhook_secret"], shopify["previous_webhook_secret"]) == ("third-secret-0003", "second-secret-0002")
+
+    # A leaked secret: the old one is refused at once, and the one kept from before goes too.
+    code, out, err = run_cli(capsys, "tenant", "rotate", "regraced", "shopify-webhook-secret", "--value", "fourth-secret-0004", "--no-grace")
+    assert code == 0, err
+    assert secret_of(stack, "regraced")["shopify"] == {"webhook_secret": "fourth-secret-0004"}
+    assert "Only the new secret is accepted from now on" in out and "still accepted" not in out
+
+    code, _out, err = run_cli(capsys, "tenant", "rotate", "regraced", "goshops-api-key", "--value", "new-goshops-key-0005", "--no-grace")
+    assert code == 2 and "--no-grace is for shopify-webhook-secret only" in err
+
+
+def test_show_json_fed_back_to_update_keeps_the_previous_shopify_secret(stack, capsys, tmp_path):
+    add_full(capsys, "graceround")
+    assert run_cli(capsys, "tenant", "rotate", "graceround", "shopify-webhook-secret", "--value", "shp-secret-rotated-0006")[0] == 0
+    before = secret_of(stack, "graceround")
+    assert before["shopify"]["previous_webhook_secret"] == SECRETS[1]
+    _code, shown, _err = run_cli(capsys, "tenant", "show", "graceround", "--json")
+    edited = json.loads(shown)
+    edited["options"] = {"item_id": "sku"}
+    path = tmp_path / "graceround.json"
+    path.write_text(json.dumps(edited))
+
+    code, out, err = run_cli(capsys, "tenant", "update", "graceround", "--from-file", str(path))
+
+    assert code == 0, err
+    assert secret_of(stack, "graceround") == {**before, "options": {"item_id": "sku"}}
+    assert "previous" not in out
 
 
 def test_rotate_asks_for_the_new_value_through_getpass_on_a_terminal(stack, capsys, monkeypatch):

@@ -13,6 +13,7 @@ import json
 import secrets
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from adapterctl.jsonfile import read_json_object
 from adapterctl.targets import add_target_arguments, resolve_target
@@ -78,17 +79,27 @@ ROTATABLE = {
     "vtex-hook-token": "vtex.hook_token",
 }
 GENERATED = frozenset({"vtex.hook_token"})
+# How long `rotate shopify-webhook-secret` keeps the old secret accepted: Shopify may sign with it for
+# up to an hour after the rotation in the app's settings (or after the old secret is revoked, where
+# those have that step) and retries a failed webhook for 4 hours. The sixth hour is for doing that in
+# Shopify a little after rotating here.
+PREVIOUS_WEBHOOK_SECRET_GRACE = timedelta(hours=6)
 AFTER_ROTATE = {
     "goshops.api_key": "The deliver function reads the new key on its next 401 from Go Shops: nothing to redeploy or restart.",
     "shopify.webhook_secret": (
-        "Shopify signs webhooks with the app's client secret: rotate it in the app's settings too. Webhooks signed "
-        "with the other secret get 401 meanwhile (the functions cache a tenant up to 5 minutes); Shopify retries them."
+        "Webhooks signed with the old secret are still accepted until {until}: Shopify may sign with it for up to an "
+        "hour after the rotation in the app's settings (where those have a revoke step, after the old secret is revoked: "
+        "do that now), and retries a failed webhook for 4 hours. After that only the new secret is accepted."
     ),
     "shopify.admin_token": "Used only by `adapterctl connect shopify` and `status`.",
     "vtex.app_key": "The receive function uses it to read orders from VTEX (cached up to 5 minutes).",
     "vtex.app_token": "The receive function uses it to read orders from VTEX (cached up to 5 minutes).",
     "vtex.hook_token": "Now run `adapterctl connect vtex --tenant {tenant}` so VTEX sends the new token (hooks sent meanwhile get 401 and VTEX retries them).",
 }
+AFTER_ROTATE_WITHOUT_GRACE = (
+    "Only the new secret is accepted from now on (--no-grace). Webhooks Shopify still signs with the old one (for up to "
+    "an hour after the rotation in the app's settings, or after the old secret is revoked there) get 401; Shopify retries them for 4 hours."
+)
 
 
 def register(subparsers) -> None:
@@ -119,6 +130,11 @@ def register(subparsers) -> None:
     rotating.add_argument("name")
     rotating.add_argument("key", choices=sorted(ROTATABLE), help="which secret")
     rotating.add_argument("--value", help="the new value (default: asked for; a hook token is generated)")
+    rotating.add_argument(
+        "--no-grace",
+        action="store_true",
+        help=f"shopify-webhook-secret only: refuse the old secret at once (it leaked) rather than accept it {PREVIOUS_WEBHOOK_SECRET_GRACE.total_seconds() / 3600:g} hours more",
+    )
     rotating.set_defaults(run=run_rotate)
 
 
@@ -381,6 +397,8 @@ def run_list(args) -> int:
 def run_rotate(args) -> int:
     path = ROTATABLE[args.key]
     block = path.split(".")[0]
+    if args.no_grace and path != "shopify.webhook_secret":
+        raise CommandError("--no-grace is for shopify-webhook-secret only: no other old secret stays accepted here after a rotate")
     target = resolve_target(args)
     store = TenantSecrets(target)
 
@@ -392,16 +410,38 @@ def run_rotate(args) -> int:
     has_block(store.read(args.name))  # before asking for a value it could not take
     value = _new_value(args, path)
 
+    accepted_until = ""
+
     def change(raw: dict) -> dict:  # on the secret as it is after the prompt, not before it
-        if value == _get(has_block(raw), path):
+        nonlocal accepted_until
+        old = _get(has_block(raw), path)
+        if value == old:
             raise CommandError(f"that is the current {path}: give a new value")
         _set(raw, path, value)
+        if path == "shopify.webhook_secret":
+            accepted_until = _keep_previous_webhook_secret(raw["shopify"], old, grace=not args.no_grace)
         return raw
 
     store.edit(args.name, change)
     print(f"Rotated {path} of tenant {args.name!r} (now {mask(value)}).")
-    print(AFTER_ROTATE[path].format(tenant=args.name))
+    if path == "shopify.webhook_secret" and not accepted_until:
+        print(AFTER_ROTATE_WITHOUT_GRACE)
+    else:
+        print(AFTER_ROTATE[path].format(tenant=args.name, until=accepted_until))
     return 0
+
+
+def _keep_previous_webhook_secret(shopify: dict, old: object, *, grace: bool) -> str:
+    """Keep the replaced Shopify secret accepted for the grace period (in place of any earlier one),
+    or with no grace keep none; the end of the grace period, "" if none."""
+    if not grace or not isinstance(old, str) or not old.strip():
+        shopify.pop("previous_webhook_secret", None)
+        shopify.pop("previous_valid_until", None)
+        return ""
+    until = (datetime.now(UTC) + PREVIOUS_WEBHOOK_SECRET_GRACE).strftime("%Y-%m-%dT%H:%M:%SZ")
+    shopify["previous_webhook_secret"] = old
+    shopify["previous_valid_until"] = until
+    return until
 
 
 def _new_value(args, path: str) -> str:

@@ -27,6 +27,7 @@ SECRET_FIELDS = frozenset(
     {
         ("goshops", "api_key"),
         ("shopify", "webhook_secret"),
+        ("shopify", "previous_webhook_secret"),
         ("shopify", "admin_token"),
         ("vtex", "app_key"),
         ("vtex", "app_token"),

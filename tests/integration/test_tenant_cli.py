@@ -256,7 +256,7 @@ def test_a_later_shopify_rotate_replaces_the_previous_secret_and_no_grace_keeps_
     code, out, err = run_cli(capsys, "tenant", "rotate", "regraced", "shopify-webhook-secret", "--value", "fourth-secret-0004", "--no-grace")
     assert code == 0, err
     assert secret_of(stack, "regraced")["shopify"] == {"webhook_secret": "fourth-secret-0004"}
-    assert "Only the new secret is accepted from now on" in out and "still accepted" not in out
+    assert "The old secret is refused once the functions read the tenant again" in out and "still accepted" not in out
 
     code, _out, err = run_cli(capsys, "tenant", "rotate", "regraced", "goshops-api-key", "--value", "new-goshops-key-0005", "--no-grace")
     assert code == 2 and "--no-grace is for shopify-webhook-secret only" in err

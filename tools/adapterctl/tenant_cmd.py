@@ -97,8 +97,9 @@ AFTER_ROTATE = {
     "vtex.hook_token": "Now run `adapterctl connect vtex --tenant {tenant}` so VTEX sends the new token (hooks sent meanwhile get 401 and VTEX retries them).",
 }
 AFTER_ROTATE_WITHOUT_GRACE = (
-    "Only the new secret is accepted from now on (--no-grace). Webhooks Shopify still signs with the old one (for up to "
-    "an hour after the rotation in the app's settings, or after the old secret is revoked there) get 401; Shopify retries them for 4 hours."
+    "The old secret is refused once the functions read the tenant again (they cache it up to 5 minutes). Webhooks Shopify "
+    "still signs with it (up to an hour after the rotation in the app's settings, or after the old secret is revoked there) "
+    "get 401; Shopify retries them for 4 hours."
 )
 
 
@@ -133,7 +134,7 @@ def register(subparsers) -> None:
     rotating.add_argument(
         "--no-grace",
         action="store_true",
-        help=f"shopify-webhook-secret only: refuse the old secret at once (it leaked) rather than accept it {PREVIOUS_WEBHOOK_SECRET_GRACE.total_seconds() / 3600:g} hours more",
+        help=f"shopify-webhook-secret only: do not keep the old secret accepted for {PREVIOUS_WEBHOOK_SECRET_GRACE.total_seconds() / 3600:g} hours (it leaked)",
     )
     rotating.set_defaults(run=run_rotate)
 

@@ -185,6 +185,17 @@ def test_a_delivery_seen_again_after_any_platform_retries_is_a_replay_and_queues
     assert queued_items(aws) == ["101", "101", "102", "102"]
 
 
+def test_a_first_seen_record_expires_the_configured_days_after_its_claim(aws, monkeypatch):
+    # A replay queues nothing only while its record lives; DynamoDB's TTL deletes it at expires_at
+    # (moto never does, so the attribute is read back).
+    from goshops_adapter import first_seen
+
+    monkeypatch.setattr(first_seen.time, "time", lambda: 1_750_000_000.0)
+    receiver(aws).receive("shopify", "acme", order(12, [121]))
+    record = aws["dynamodb"].get_item(TableName="first-seen", Key={"pk": {"S": FirstSeenStore.key("acme", "shopify", "order:12")}})["Item"]
+    assert int(record["expires_at"]["N"]) == 1_750_000_000 + 90 * 86400
+
+
 def test_the_deliver_side_remembers_a_post_longer_than_a_delivery_counts_as_a_retry():
     # Within the retry window a repeated delivery is queued again; the deliver side must still
     # recognise every interaction of it, or it would be posted twice.

@@ -8,17 +8,30 @@ Shops answered.
 
 from __future__ import annotations
 
+import datetime as dt
+import types
 from email.utils import formatdate
 
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from aws_lambda_powertools.utilities.idempotency import base as idempotency_base
+from aws_lambda_powertools.utilities.idempotency.persistence import base as persistence_base
+from aws_lambda_powertools.utilities.idempotency.persistence import datarecord, dynamodb
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 
 from adapterctl.local_stack import FakeLambdaContext
 from aws_emulator import in_process_aws
 from goshops_adapter.dead_letters import DeadLetters
-from goshops_adapter.delivery import ALREADY_DELIVERED, DEAD_LETTERED, DELIVERED, Deliverer, RetryLater, RetryPolicy
+from goshops_adapter.delivery import (
+    ALREADY_DELIVERED,
+    DEAD_LETTERED,
+    DELIVERED,
+    DELIVERED_RECORD_SECONDS,
+    Deliverer,
+    RetryLater,
+    RetryPolicy,
+)
 from goshops_adapter.goshops import PostResult, Verdict, classify, parse_retry_after
 from goshops_adapter.interactions import Interaction, Source, build_message
 from goshops_adapter.tenants import UnknownTenant, parse_tenant_config
@@ -165,6 +178,34 @@ def test_2xx_delivers_once_however_often_the_message_comes_back(aws):
     assert deliverer.deliver(message_body(), 1) == ALREADY_DELIVERED
     assert deliverer.deliver(message_body(), 5) == ALREADY_DELIVERED
     assert [(key, project, data["item"]) for key, project, data in goshops.posts] == [("key-1", "p-1", "8120934600121")]
+
+
+def move_idempotency_clock_on(monkeypatch, seconds: int) -> None:
+    """Powertools' idempotency layer reads `datetime.now()` for a record's expiry, for whether a stored
+    record has expired, and in the condition of its write: move that clock on by `seconds`."""
+
+    class Later(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime.now(tz) + dt.timedelta(seconds=seconds)
+
+    later = types.SimpleNamespace(datetime=Later, timedelta=dt.timedelta, date=dt.date, time=dt.time)
+    for module in (idempotency_base, persistence_base, datarecord, dynamodb):
+        monkeypatch.setattr(module, "dt", later)
+
+
+def test_a_message_back_days_later_is_still_known_as_delivered(aws, monkeypatch):
+    # A message replayed from the DLQ, or redelivered late, within the delivered record's lifetime.
+    goshops = ScriptedGoShops(ok(), ok())
+    deliverer = make_deliverer(aws, goshops)
+    assert deliverer.deliver(message_body(), 1) == DELIVERED
+    move_idempotency_clock_on(monkeypatch, DELIVERED_RECORD_SECONDS - 86400)
+    assert deliverer.deliver(message_body(), 1) == ALREADY_DELIVERED
+    assert len(goshops.posts) == 1
+    # The clock moved is the one the record's expiry is judged by: once it has passed, it is posted.
+    move_idempotency_clock_on(monkeypatch, DELIVERED_RECORD_SECONDS + 86400)
+    assert deliverer.deliver(message_body(), 1) == DELIVERED
+    assert len(goshops.posts) == 2
 
 
 def test_400_goes_to_the_dlq_at_once_with_reason_and_status(aws):

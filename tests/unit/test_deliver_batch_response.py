@@ -3,6 +3,7 @@ invocation only when every record broke unexpectedly. Go Shops is the local sand
 answered from memory."""
 
 import dataclasses
+import json
 
 import pytest
 
@@ -64,6 +65,23 @@ def test_a_batch_whose_every_record_broke_fails_the_invocation(goshops, delivere
     monkeypatch.setattr(deliverer, "deliver_record", broken)
     with pytest.raises(deliver.BatchFailedError):
         run(deliverer, batch_event(3))
+
+
+def test_a_record_that_broke_comes_back_alone_and_the_others_are_delivered(goshops, deliverer, monkeypatch):
+    # One record's unexpected error is that record's failure, not the batch's.
+    event = batch_event(3)
+    first, broken_record, last = event["Records"]
+    deliver_record = deliverer.deliver_record
+
+    def breaks_on_the_second(body, receipt_handle, receive_count):
+        if receipt_handle == broken_record["receiptHandle"]:
+            raise KeyError("a bug")
+        return deliver_record(body, receipt_handle, receive_count)
+
+    monkeypatch.setattr(deliverer, "deliver_record", breaks_on_the_second)
+
+    assert run(deliverer, event) == {"batchItemFailures": [{"itemIdentifier": broken_record["messageId"]}]}
+    assert sorted(r["data"]["item"] for r in goshops.received()) == sorted(json.loads(r["body"])["data"]["item"] for r in (first, last))
 
 
 def test_on_the_last_receive_lambda_allows_the_handler_dead_letters_with_the_reason(goshops):

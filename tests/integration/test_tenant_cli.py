@@ -185,6 +185,28 @@ def test_show_masks_every_secret(stack, capsys):
         assert secret not in out
 
 
+def test_show_masks_secrets_under_keys_of_its_own_judged_by_their_name(stack, capsys):
+    # Written in Secrets Manager by hand, not by a command: keys the functions do not read, one of
+    # them not even text. `show` prints the secret as stored, so the mask must cover each of them.
+    extras = ("vtex-x-password-0123456789", "goshops-y-token-abcdefghij", "shpat_in_an_object_0002")
+    raw = {
+        "goshops": {"project": "extras-project", "api_key": SECRETS[0], "y_token": extras[1]},
+        "shopify": {"webhook_secret": SECRETS[1], "admin_token": {"value": extras[2]}},
+        "vtex": {"account": "extrasstore", "app_key": SECRETS[2], "app_token": SECRETS[3], "hook_token": "h" * 40, "x_password": extras[0]},
+    }
+    stack.client("secretsmanager").create_secret(Name=f"{stack.resources.tenant_secret_prefix}extras", SecretString=json.dumps(raw))
+
+    code, out, err = run_cli(capsys, "tenant", "show", "extras", "--json")
+    plain_code, plain_out, plain_err = run_cli(capsys, "tenant", "show", "extras")
+
+    assert (code, plain_code) == (0, 0), err + plain_err
+    shown = json.loads(out)
+    assert (shown["vtex"]["x_password"], shown["goshops"]["y_token"]) == ("****6789", "****ghij")
+    assert shown["shopify"]["admin_token"] == "(set, not a string)"
+    for secret in (*SECRETS, *extras):
+        assert secret not in out + err + plain_out + plain_err
+
+
 def test_list_shows_names_and_platforms_and_flags_a_broken_secret(stack, capsys):
     run_cli(capsys, "tenant", "add", "listed", "--goshops-project", "listed-project", "--goshops-api-key", "k", "--shopify-webhook-secret", "s")
     stack.client("secretsmanager").create_secret(Name=f"{stack.resources.tenant_secret_prefix}broken", SecretString=json.dumps({"goshops": {}}))

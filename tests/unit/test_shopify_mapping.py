@@ -151,6 +151,12 @@ def test_cart_without_dates_uses_the_triggered_at_header(tenant):
     assert mapped.interactions[0].date == "2025-03-14T14:14:40Z"
 
 
+def test_checkout_without_dates_uses_the_triggered_at_header(tenant):
+    checkout = {"token": "t", "customer": {"id": 7305521846412}, "line_items": [line(1)]}
+    mapped = shopify.map_payload("checkouts/update", checkout, tenant, triggered_at="2025-03-14T14:14:40.000000000Z")
+    assert [(i.event, i.customer, i.date) for i in mapped.interactions] == [("cart", "7305521846412", "2025-03-14T14:14:40Z")]
+
+
 def test_ids_sent_as_strings_or_numbers_map_alike(tenant):
     as_numbers = shopify.map_payload("orders/paid", order([line(8120934600121)]), tenant)
     as_strings = shopify.map_payload("orders/paid", order([line("8120934600121")], id="42", customer={"id": "7"}), tenant)

@@ -276,6 +276,15 @@ def test_only_order_id_and_state_are_required():
     assert vtex.parse_notification(full).delivery == "1490151540390-01/payment-approved/2025-03-14T14:12:48.0965893Z"
 
 
+def test_without_current_change_the_last_change_names_the_delivery(monkeypatch):
+    monkeypatch.setattr(vtex_oms, "get_order", lambda *_a, **_k: ORDER_A)
+    body = {"OrderId": "1490151540390-01", "State": "payment-approved", "LastChange": "2025-03-14T14:12:47.3307518Z"}
+    assert vtex.handle(hook(body), tenant()).delivery == "1490151540390-01/payment-approved/2025-03-14T14:12:47.3307518Z"
+    # CurrentChange, when present, is the one used.
+    both = {**body, "CurrentChange": "2025-03-14T14:12:48.0965893Z"}
+    assert vtex.handle(hook(both), tenant()).delivery == "1490151540390-01/payment-approved/2025-03-14T14:12:48.0965893Z"
+
+
 @pytest.mark.parametrize("change", ["2025-03-14T14:12:48Z" + "0" * 300, "yesterday", "jane.doe@example.com", "\ud800"])
 def test_a_change_time_that_is_not_a_time_is_left_out_of_the_delivery_id(change):
     # It only names the delivery; a purchase is not refused for it.

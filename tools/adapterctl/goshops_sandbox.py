@@ -5,7 +5,10 @@ Contract (the API owners' documentation): `POST /feedback`, JSON body `{"project
 missing, 401 when the key is missing or wrong. Events are view, like, cart, purchase.
 
 Control endpoints, under `/_sandbox/` (not part of Go Shops):
-- `GET received`: what was accepted; `DELETE received` forgets it.
+- `GET received`: what was accepted, each with when the request arrived (`arrived_at`), when it
+  was accepted (`at`), when its 200 was sent (`answered_at`, null until then), and whether the
+  client had closed its end before that (`client_left`: a client that timed out, so it never read
+  the 200 of an interaction Go Shops has); `DELETE received` forgets it.
 - `GET refused`: every request answered with an error, with its status and reason (and its
   interaction, when the body had one); `DELETE refused` forgets them.
 - `PUT keys`: `{"project": "key", ...}` replaces the accepted keys (a key rotation).
@@ -14,7 +17,9 @@ Control endpoints, under `/_sandbox/` (not part of Go Shops):
   `{"status": 503}`, `{"status": 429, "retry_after": 2}`, `{"status": 400, "message": "..."}`,
   `{"delay": 1.5}` (the request waits before Go Shops takes it; a client that gives up meanwhile
   leaves nothing behind, otherwise it is answered normally), `{"reset": true}` (close the
-  connection without an answer). `DELETE faults` clears them.
+  connection without an answer). `DELETE faults` clears them. A fault may carry a `name`:
+  `state.applied` counts the requests each fault took, by name (unnamed: by what it does), so a
+  test can tell that a fault it set really happened.
 - `PUT latency`: `{"seconds": 0.05}` added to every answer (a client that gives up meanwhile leaves
   nothing behind, as with `delay`).
 
@@ -29,6 +34,7 @@ import select
 import socket
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 
@@ -44,6 +50,7 @@ class SandboxState:
     received: list[dict] = field(default_factory=list)
     refused: list[dict] = field(default_factory=list)  # {"status", "reason", "project", "data"}
     faults: list[dict] = field(default_factory=list)
+    applied: Counter = field(default_factory=Counter)  # fault name -> requests it took
     latency: float = 0.0
     requests: int = 0
     connections: int = 0  # TCP connections accepted: shows whether clients reuse them
@@ -61,8 +68,18 @@ class SandboxState:
                     continue
                 if "count" in fault:
                     fault["count"] -= 1
+                self.applied[fault_name(fault)] += 1
                 return dict(fault)
         return None
+
+
+def fault_name(fault: dict) -> str:
+    """The name a fault is counted under: its own, or what it does."""
+    if fault.get("name"):
+        return str(fault["name"])
+    if fault.get("reset"):
+        return "reset"
+    return f"status {fault['status']}" if fault.get("status") else "delay"
 
 
 def validate_feedback(payload: object) -> str | None:
@@ -112,18 +129,19 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         state = self.server.state
         body = self._body()
+        arrived_at = time.time()
         if self.path != "/feedback":
             return self._answer(404, {"message": "not found"})
         with state.lock:
             state.in_flight += 1
             state.max_in_flight = max(state.max_in_flight, state.in_flight)
         try:
-            return self._feedback(state, body)
+            return self._feedback(state, body, arrived_at)
         finally:
             with state.lock:
                 state.in_flight -= 1
 
-    def _feedback(self, state: SandboxState, body: bytes) -> None:
+    def _feedback(self, state: SandboxState, body: bytes, arrived_at: float) -> None:
         try:
             payload = json.loads(body)
         except ValueError:
@@ -157,9 +175,20 @@ class _Handler(BaseHTTPRequestHandler):
         problem = validate_feedback(payload)
         if problem:
             return self._refuse(payload, 400, problem)
+        # Recorded before the answer, as Go Shops has the interaction before it says so: a client
+        # that stops waiting now leaves it delivered, and never learns it.
+        entry = {"project": payload["project"], "data": payload["data"], "arrived_at": arrived_at, "at": time.time(), "answered_at": None, "client_left": False}
         with state.lock:
-            state.received.append({"project": payload["project"], "data": payload["data"], "at": time.time()})
-        return self._answer(200, {})
+            state.received.append(entry)
+        client_left = self._client_gone()
+        with state.lock:
+            entry["client_left"] = client_left
+        try:
+            self._answer(200, {})
+        finally:  # written, or failed on a connection the client closed
+            with state.lock:
+                entry["answered_at"] = time.time()
+        return None
 
     def _refuse(self, payload: object, status: int | None, reason: str, headers: dict[str, str] | None = None) -> None:
         entry = {"status": status, "reason": reason, "at": time.time()}
@@ -234,7 +263,7 @@ class GoShopsSandbox(LoopbackServer):
 
     def received(self) -> list[dict]:
         with self.state.lock:
-            return list(self.state.received)
+            return [dict(entry) for entry in self.state.received]  # an entry gets its answered_at later
 
     def refused(self) -> list[dict]:
         with self.state.lock:

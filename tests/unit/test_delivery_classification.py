@@ -361,6 +361,21 @@ def test_characters_sqs_refuses_in_an_attribute_are_replaced(aws):
     assert entry["reason"] == "item ? bad??\ttab é 🛒"
 
 
+def test_every_character_sqs_accepts_is_kept_and_every_other_replaced():
+    # SQS's documented set for message bodies and attribute values, checked over every code point.
+    def accepted(code: int) -> bool:
+        return code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+
+    class Capture:
+        def send_message(self, **call):
+            self.attributes = call["MessageAttributes"]
+
+    every = "".join(map(chr, range(0x110000)))
+    sqs = Capture()
+    DeadLetters("queue", sqs).put(message_body(), reason="reason", status=400, tenant=every)
+    assert sqs.attributes["tenant"]["StringValue"] == "".join(character if accepted(ord(character)) else "?" for character in every)
+
+
 def test_a_long_reason_is_cut_to_what_an_attribute_should_carry(aws):
     DeadLetters(aws["dlq_url"], aws["sqs"]).put(message_body(), reason="x" * 1000, status=503, tenant="acme", event="purchase")
     [entry] = dead_letters(aws)

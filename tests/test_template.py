@@ -236,6 +236,26 @@ def test_the_first_seen_records_outlive_the_deliver_sides_memory_of_a_post():
 
 
 
+@pytest.mark.parametrize(
+    ("parameters", "shopify_tenant", "vtex_tenant"),
+    [
+        ({}, "{tenant}", "{tenant}"),  # tenants come from adapterctl: no default tenant
+        ({"GoShopsProject": "p1", "ShopifyWebhookSecret": "shpss_0123456789abcdef0123456789abcdef"}, "acme", "{tenant}"),
+        ({"GoShopsProject": "p1", "VtexAccount": "acme", "VtexHookToken": "a-hook-token-of-32-characters-xx"}, "{tenant}", "acme"),
+        ({"ShopifyWebhookSecret": "shpss_0123456789abcdef0123456789abcdef"}, "{tenant}", "{tenant}"),  # no project: no tenant made
+        ({"ExistingTenantSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme-AbC123"}, "acme", "acme"),
+    ],
+)
+def test_the_webhook_url_outputs_name_the_default_tenant_only_where_it_is_on_the_platform(parameters, shopify_tenant, vtex_tenant):
+    # A URL printed for a tenant that is not on the platform would answer 404 to every webhook.
+    parameters = {"DefaultTenantName": "acme"} | parameters
+    for output, tenant in (("ShopifyWebhookUrl", shopify_tenant), ("VtexWebhookUrl", vtex_tenant)):
+        text, variables = TEMPLATE["Outputs"][output]["Value"]["Fn::Sub"]
+        [condition, named, otherwise] = variables["Tenant"]["Fn::If"]
+        assert named == {"Ref": "DefaultTenantName"} and text.endswith("/${Tenant}")
+        assert (parameters["DefaultTenantName"] if _condition(condition, parameters) else otherwise) == tenant
+
+
 @pytest.mark.parametrize("output", ["ShopifyWebhookUrl", "VtexWebhookUrl", "WebhookBaseUrl", "InteractionsQueueUrl", "FailedInteractionsQueueUrl", "FirstSeenTableName", "TenantSecretPrefix"])
 def test_outputs(output):
     assert output in TEMPLATE["Outputs"]

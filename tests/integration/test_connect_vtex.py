@@ -107,13 +107,45 @@ def test_says_what_changed_after_states_and_token_change(stack, capsys, vtex, re
     run_cli(capsys, "tenant", "update", "store", "--vtex-purchase-states", ",".join(DEFAULT_STATES))
 
 
-def test_replacing_another_hook_of_the_app_key_is_announced(capsys, vtex, receiver):
+def test_another_integrations_hook_on_the_app_key_is_not_replaced_unasked(capsys, vtex, receiver):
+    # VTEX keeps one hook per app key: an ERP sharing it would silently stop getting orders.
+    erp_hook = {"filter": {"type": "FromOrders", "expression": "value > 100"}, "hook": {"url": "https://erp.example.com/vtex", "headers": {"Authorization": "x"}}}
     with vtex.state.lock:
-        vtex.state.configs[APP_KEY] = {"filter": {"type": "FromOrders", "expression": "value > 100"}, "hook": {"url": "https://erp.example.com/vtex", "headers": {"Authorization": "x"}}}
+        vtex.state.configs[APP_KEY] = erp_hook
+
+    code, out, err = connect(capsys)
+
+    assert code == 2
+    assert "This app key's hook now goes to https://erp.example.com/vtex" in out
+    assert "not replaced" in err and "app key of its own" in err and "--replace" in err
+    assert vtex.config(APP_KEY) == erp_hook
+    code, out, _err = connect(capsys, "store", "--dry-run")
+    assert code == 0 and "saving would need --replace" in out and "filter.expression removed" in out and vtex.config(APP_KEY) == erp_hook
+
+
+def test_a_hook_to_this_tenant_on_an_earlier_deployment_is_moved_unasked(capsys, vtex, receiver):
+    with vtex.state.lock:
+        vtex.state.configs[APP_KEY] = {"filter": {"type": "FromWorkflow", "status": DEFAULT_STATES}, "hook": {"url": "https://old123.execute-api.us-east-1.amazonaws.com/webhooks/vtex/store", "headers": {"X-Hook-Token": "t"}}}
 
     code, out, err = connect(capsys)
 
     assert code == 0, err
+    assert "This app key's hook now goes to https://old123.execute-api" in out
+    assert vtex.config(APP_KEY)["hook"]["url"] == f"{receiver.base_url}vtex/store"
+
+
+def test_replacing_another_hook_of_the_app_key_when_asked_says_what_changes(capsys, vtex, receiver):
+    with vtex.state.lock:
+        vtex.state.configs[APP_KEY] = {"filter": {"type": "FromOrders", "expression": "value > 100"}, "hook": {"url": "https://erp.example.com/vtex", "headers": {"Authorization": "x"}}}
+
+    code, out, err = connect(capsys, "store", "--replace")
+
+    assert code == 0, err
+    assert "This app key's hook now goes to https://erp.example.com/vtex" in out
+    assert "filter type 'FromOrders' -> 'FromWorkflow'" in out and "filter.expression removed" in out
+    assert f"url https://erp.example.com/vtex -> {receiver.base_url}vtex/store" in out
+    assert "header authorization removed" in out and "header X-Hook-Token added" in out
+    assert vtex.config(APP_KEY)["hook"]["url"] == f"{receiver.base_url}vtex/store"
     assert "This app key's hook now goes to https://erp.example.com/vtex" in out
     assert "filter type 'FromOrders' -> 'FromWorkflow'" in out and "filter.expression removed" in out
     assert f"url https://erp.example.com/vtex -> {receiver.base_url}vtex/store" in out

@@ -51,6 +51,17 @@ def webhook_url(target: Target, platform: str, tenant: str, public_url: str | No
     return f"{public_url.rstrip('/')}/webhooks/{platform}/{tenant}"
 
 
+def url_path(uri: str) -> str:
+    """The path of an http(s) URL a platform holds; "" for anything else (a Pub/Sub or EventBridge
+    destination, a malformed URL), which is never the adapter's."""
+    if not uri.startswith(("http://", "https://")):
+        return ""
+    try:
+        return urllib3.util.parse_url(uri).path or ""
+    except urllib3.exceptions.LocationParseError:
+        return ""
+
+
 def http_client(timeout_seconds: float = 20.0) -> urllib3.PoolManager:
     # Retries are the callers' own: they know which answers are worth another try, and how long to wait.
     return urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=5.0, read=timeout_seconds))

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import urllib3
 
-from adapterctl.connect import add_connect_arguments, http_client, parse_json, warn, webhook_url
+from adapterctl.connect import add_connect_arguments, http_client, parse_json, url_path, warn, webhook_url
 from adapterctl.targets import resolve_target
 from adapterctl.tenant_secrets import CommandError, TenantSecrets, reports_errors
 from goshops_adapter.platforms.shopify import SUBSCRIBED_TOPICS
@@ -279,7 +279,7 @@ def plan_subscriptions(existing: list[Subscription], url: str, tenant: str) -> P
     for topic in SUBSCRIBED_TOPICS:
         candidates = [sub for sub in existing if sub.topic == topic_enum(topic)]
         exact = next((sub for sub in candidates if sub.uri == url and sub.format == "JSON"), None)
-        ours = next((sub for sub in candidates if sub.uri == url or _path_of(sub.uri) == our_path), None)
+        ours = next((sub for sub in candidates if sub.uri == url or url_path(sub.uri) == our_path), None)
         if exact:
             steps.append(Step(topic, "keep", exact))
             chosen = exact
@@ -291,15 +291,6 @@ def plan_subscriptions(existing: list[Subscription], url: str, tenant: str) -> P
             chosen = None
         left_alone.extend(sub for sub in candidates if sub is not chosen)
     return Plan(steps, left_alone)
-
-
-def _path_of(uri: str) -> str:
-    if not uri.startswith(("http://", "https://")):
-        return ""  # a Pub/Sub or EventBridge destination is never ours
-    try:
-        return urllib3.util.parse_url(uri).path or ""
-    except urllib3.exceptions.LocationParseError:
-        return ""
 
 
 def list_subscriptions(admin: ShopifyAdmin) -> list[Subscription]:

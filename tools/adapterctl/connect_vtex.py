@@ -6,7 +6,8 @@ POST `{"filter": {"type": "FromWorkflow", "status": [<purchase states>]}, "hook"
 "headers": {"X-Hook-Token": <hook token>}}}`. VTEX sends the hook back the headers it was configured
 with, which is how the receive function knows a hook is genuine. When saving, VTEX pings the URL
 with `{"hookConfig": "ping"}` (those headers included) and refuses the configuration unless the
-ping is answered 200. A configuration already as wanted is not saved again.
+ping is answered 200. A configuration already as wanted is not saved again, and the app key's hook to
+anything but this adapter (another integration's) is replaced only with `--replace`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable
 
 import urllib3
 
-from adapterctl.connect import add_connect_arguments, http_client, parse_json, warn, webhook_url
+from adapterctl.connect import add_connect_arguments, http_client, parse_json, url_path, warn, webhook_url
 from adapterctl.targets import resolve_target
 from adapterctl.tenant_secrets import CommandError, TenantSecrets, reports_errors
 
@@ -149,11 +150,17 @@ def describe_hook_changes(current: dict | None, desired: dict) -> list[str]:
     return changes
 
 
+def _ours(url: str, tenant: str) -> bool:
+    """Whether a hook URL is this tenant's on an adapter stack (this one or an earlier deployment)."""
+    return url_path(url) == f"/webhooks/vtex/{tenant}"
+
+
 # ---------------------------------------------------------------- the command
 def register(platforms) -> None:
     parser = platforms.add_parser("vtex", help="configure the account's order hook for the tenant (VTEX Orders API)")
     add_connect_arguments(parser)
     parser.add_argument("--force", action="store_true", help="save the configuration even when it is already as wanted (VTEX pings again)")
+    parser.add_argument("--replace", action="store_true", help="replace the app key's hook even when it goes to something other than this adapter")
     parser.set_defaults(run=run)
 
 
@@ -177,6 +184,15 @@ def run(args) -> int:
         other_url = ((current or {}).get("hook") or {}).get("url")
         if other_url and other_url != url:
             print(f"  This app key's hook now goes to {other_url}; VTEX keeps one hook per app key, so this replaces it.")
+            if not _ours(other_url, args.tenant) and not args.replace:
+                # Another integration sharing the app key (an ERP, say) would silently stop getting orders.
+                if not args.dry_run:
+                    raise CommandError(
+                        "not replaced: that hook is not this adapter's, and whatever it feeds would stop getting orders. "
+                        "Give the tenant an app key of its own (VTEX advises one hook per app key), or pass --replace if nothing uses that hook any more",
+                        2,
+                    )
+                print("  That hook is not this adapter's: saving would need --replace.")
         if not changes and not args.force:
             print("  Already configured as wanted: nothing changed.")
             return 0

@@ -78,11 +78,8 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
 
 
 class FakeVtexReceiver(LoopbackServer):
-    """Plays the adapter's VTEX route for the ping only: 200 to `{"hookConfig": "ping"}` with the right X-Hook-Token.
-
-    Stands in until the VTEX platform module is on this branch; then the VTEX stand-in can ping the
-    local stack's own `/webhooks/vtex/{tenant}` instead.
-    """
+    """Plays the adapter's VTEX route for the ping only: 200 to `{"hookConfig": "ping"}` with the
+    X-Hook-Token it expects, 401 otherwise; tests set another token than the tenant's for a failed ping."""
 
     def __init__(self, tenant: str, expected_token: str = ""):
         self.tenant = tenant

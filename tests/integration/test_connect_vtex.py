@@ -60,6 +60,7 @@ def fresh_hook(vtex, monkeypatch):
         vtex.state.configs.clear()
         vtex.state.pings.clear()
         vtex.state.saves = 0
+        vtex.state.ping_with_headers = True
 
 
 def connect(capsys, tenant: str = "store", *extra: str) -> tuple[int, str, str]:
@@ -150,6 +151,17 @@ def test_replacing_another_hook_of_the_app_key_when_asked_says_what_changes(caps
     assert "filter type 'FromOrders' -> 'FromWorkflow'" in out and "filter.expression removed" in out
     assert f"url https://erp.example.com/vtex -> {receiver.base_url}vtex/store" in out
     assert "header authorization removed" in out and "header X-Hook-Token added" in out
+
+
+def test_the_save_succeeds_when_vtex_pings_without_the_hooks_headers(stack, capsys, vtex, receiver):
+    # VTEX documents the ping's body, not its headers: the adapter answers a ping without a token.
+    vtex.state.ping_with_headers = False
+
+    code, _out, err = connect(capsys)
+
+    assert code == 0, err
+    assert vtex.state.pings == [{"url": f"{receiver.base_url}vtex/store", "headers": {}, "status": 200}]
+    assert vtex.config(APP_KEY)["hook"]["headers"] == {"X-Hook-Token": secret_of(stack, "store")["vtex"]["hook_token"]}
 
 
 def test_a_failed_ping_fails_the_save_and_says_why(capsys, vtex, fake_receiver):

@@ -5,8 +5,9 @@ VTEX's Orders API (`{base_url}/api/orders/hook/config`, headers `X-VTEX-API-AppK
 POST `{"filter": {"type": "FromWorkflow", "status": [<purchase states>]}, "hook": {"url": <stack URL>,
 "headers": {"X-Hook-Token": <hook token>}}}`. VTEX sends the hook back the headers it was configured
 with, which is how the receive function knows a hook is genuine. When saving, VTEX pings the URL
-with `{"hookConfig": "ping"}` (those headers included) and refuses the configuration unless the
-ping is answered 200. A configuration already as wanted is not saved again, and the app key's hook to
+with `{"hookConfig": "ping"}` and refuses the configuration unless the ping is answered 200; the
+adapter refuses a ping with a wrong token, so a wrong token fails the save when VTEX sends the
+headers with the ping. A configuration already as wanted is not saved again, and the app key's hook to
 anything but this adapter (another integration's) is replaced only with `--replace`.
 """
 
@@ -204,5 +205,5 @@ def run(args) -> int:
         hook.save(desired)
     except VtexError as exc:
         raise CommandError(str(exc), exc.exit_code) from None
-    print("Saved: VTEX pinged the URL with the hook token and got 200.")
+    print("Saved: VTEX pinged the URL and got 200.")
     return 0

@@ -36,18 +36,20 @@ class HookState:
     saves: int = 0
     forced_throttles: int = 0
     retry_after: int = 0
+    # VTEX documents the ping's body, not whether it carries the hook's headers: tests play both.
+    ping_with_headers: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
     http: urllib3.PoolManager = field(default_factory=lambda: urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=PING_TIMEOUT_SECONDS)))
 
     def ping(self, hook: dict) -> int | None:
         """POST the ping VTEX sends when a configuration is saved; the status answered, None if none."""
-        headers = {"Content-Type": "application/json", **hook["headers"]}
+        headers = {"Content-Type": "application/json", **(hook["headers"] if self.ping_with_headers else {})}
         try:
             status = self.http.request("POST", hook["url"], body=json.dumps({"hookConfig": "ping"}).encode(), headers=headers).status
         except urllib3.exceptions.HTTPError:
             status = None
         with self.lock:
-            self.pings.append({"url": hook["url"], "headers": dict(hook["headers"]), "status": status})
+            self.pings.append({"url": hook["url"], "headers": {name: value for name, value in headers.items() if name != "Content-Type"}, "status": status})
         return status
 
 

@@ -1,7 +1,8 @@
 """VTEX: the whole path from an Orders Feed v3 hook notification to Go Shops interactions.
 
 VTEX signs nothing: the hook sends back the headers it was configured with, so authenticity is an
-`X-Hook-Token` header equal to the tenant's `vtex.hook_token`, the ping included. A notification
+`X-Hook-Token` header equal to the tenant's `vtex.hook_token`. The ping VTEX sends when the hook is
+saved is answered without one too (it changes nothing), and refused with a wrong one. A notification
 carries the order id and its new state only; for a state in the tenant's purchase list the order is
 read from the OMS (`vtex_oms`, the only I/O here) and `map_order`, pure, turns it into purchases.
 The decision is the hook's `State`: by the time the order is read its `status` may have moved on.
@@ -39,6 +40,8 @@ PING_TOPIC = "hook/ping"
 ITEM_FIELDS = {"product": "productId", "variant": "id", "sku": "refId"}
 # VTEX order ids ("1172452900788-01", "v52277740atmc-01"); they become part of the OMS URL.
 ORDER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+# Larger than any ping body; a body without a token is read only up to this size.
+MAX_PING_BYTES = 256
 # CurrentChange / LastChange: an ISO 8601 time ("2019-08-14T17:12:48.0960505Z"). Only its shape is
 # checked: it names the delivery in the message and the logs, and nothing else depends on it.
 CHANGE_TIME = re.compile(r"[0-9][0-9:.TZ+-]{0,39}")
@@ -86,8 +89,21 @@ def is_purchase(notification: Notification, vtex: VtexConfig) -> bool:
     return notification.state in vtex.purchase_states
 
 
+def is_tokenless_ping(webhook: Webhook) -> bool:
+    """A ping with no token header. VTEX documents the ping's body, not whether it carries the hook's
+    headers; answering it changes nothing, and refusing it would fail every save of the hook."""
+    if webhook.header(TOKEN_HEADER).strip() or len(webhook.body) > MAX_PING_BYTES:
+        return False
+    try:
+        return parse_json_object(webhook.body).get("hookConfig") == "ping"
+    except WebhookError:
+        return False
+
+
 def handle(webhook: Webhook, tenant: TenantConfig) -> MappedWebhook:
     vtex = tenant.vtex
+    if is_tokenless_ping(webhook):
+        return MappedWebhook(topic=PING_TOPIC, delivery="", outcome=ACKNOWLEDGED)
     verify(webhook, vtex.hook_token)
     notification = parse_notification(parse_json_object(webhook.body))
     if notification is None:

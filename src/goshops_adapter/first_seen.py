@@ -24,8 +24,9 @@ import hashlib
 import time
 from collections.abc import Iterable
 
-# Longer than any platform retries a delivery (Shopify: 4 hours; VTEX: 4 days), shorter than the
-# deliver side remembers what it posted (15 days). A delivery's body seen again after this is not a
+# Longer than a platform retries a delivery (Shopify: 4 hours; VTEX documents no limit, and is
+# assumed to stop within days), shorter than the deliver side remembers what it posted (15 days).
+# A delivery's body seen again after this is not a
 # retry but a replay of a captured webhook: it queues nothing for as long as its record lives
 # (FirstSeenTtlDays, at least 15), so within that time it is never posted twice.
 RETRY_WINDOW_SECONDS = 5 * 86400

@@ -134,8 +134,11 @@ def describe_hook_changes(current: dict | None, desired: dict) -> list[str]:
         changes.append(f"states added: {', '.join(sorted(new_states - old_states))}")
     if old_states - new_states:
         changes.append(f"states removed: {', '.join(sorted(old_states - new_states))}")
+    # VTEX does not document what its GET returns: a field it may echo at its default value
+    # (disableSingleFire false, an empty expression) is what the saved configuration has too.
     for key in sorted(set(old_filter) - {"type", "status"}):
-        changes.append(f"filter.{key} removed")
+        if old_filter[key] not in (None, False, "", [], {}):
+            changes.append(f"filter.{key} removed")
     old_hook, new_hook = current.get("hook") or {}, desired["hook"]
     if old_hook.get("url") != new_hook["url"]:
         changes.append(f"url {old_hook.get('url') or '(none)'} -> {new_hook['url']}")

@@ -5,6 +5,7 @@ in (moto's) CloudFormation.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -14,6 +15,7 @@ import time
 import pytest
 import urllib3
 
+from adapterctl import replay as replay_module
 from adapterctl.cli import main
 from adapterctl.local import target_of
 from adapterctl.local_stack import LocalStack, aws_client
@@ -91,6 +93,47 @@ def test_list_replay_and_list_again(local, capsys):
 
     code, out, _ = run(capsys, "dlq", "list")
     assert (code, out) == (0, "The failed-interactions queue is empty.\n")
+
+
+@contextlib.contextmanager
+def _deliver_side_keeps_up(stack):
+    """Each interaction the replay moves is delivered (and, failing, dead-lettered) before the replay
+    reads on: the race a deployed stack's deliver function wins within a second, made certain."""
+    move = replay_module._move
+
+    def move_then_wait(*args, **kwargs):
+        moved = move(*args, **kwargs)
+        assert stack.wait_until_drained(30)
+        return moved
+
+    replay_module._move = move_then_wait
+    try:
+        yield
+    finally:
+        replay_module._move = move
+
+
+@pytest.mark.timeout(120)
+def test_a_replay_ends_when_what_it_moved_fails_again_while_it_reads(local, capsys):
+    # The deliver function runs during the replay (always, on a deployed stack): a 400 sends each
+    # moved interaction straight back to the DLQ, where the replay would read and move it forever.
+    fail_one_order(local)
+    local.sandbox.state.faults = [{"status": 400, "count": 1000, "message": "data.customer is required"}]
+    try:
+        before = len(local.sandbox.refused())
+        with _deliver_side_keeps_up(local):
+            code, out, _err = run(capsys, "dlq", "replay")
+        assert code == 0
+        lines = out.splitlines()
+        assert lines[0] == "Replay: 2 moved, 0 skipped (did not match), 0 failed (left in the DLQ)."
+        assert lines[1].startswith("  2 of those moved failed again while the replay ran and are back in the DLQ")
+        assert len(local.sandbox.refused()) - before == 2  # each posted once more, not round and round
+    finally:
+        local.sandbox.state.faults = []
+    assert local.wait_until_drained(30)
+    code, out, _ = run(capsys, "dlq", "replay")
+    assert out.startswith("Replay: 2 moved")  # once Go Shops takes them, a replay delivers them
+    assert local.wait_until_drained(30)
 
 
 def test_replay_with_filters_that_match_nothing_leaves_everything(local, capsys):

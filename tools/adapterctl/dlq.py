@@ -116,6 +116,8 @@ def run_replay(args) -> int:
         print(f"Dry run: {summary.selected} would be moved, {summary.skipped} left in place (did not match).")
     else:
         print(f"Replay: {summary.moved} moved, {summary.skipped} skipped (did not match), {summary.failed} failed (left in the DLQ).")
+        if summary.came_back:
+            print(f"  {summary.came_back} of those moved failed again while the replay ran and are back in the DLQ: `dlq list` says why.")
     for error in summary.errors:
         print(f"  {error}", file=sys.stderr)
     return 1 if summary.failed or summary.errors else 0

@@ -4,11 +4,14 @@ A message leaves the DLQ only after SendMessage to the interactions queue succee
 filters do not select is left where it was. SQS's own DLQ redrive (StartMessageMoveTask, or
 "Start DLQ redrive" in the console) moves everything at once with no filter; this is the filtered,
 inspectable path. Replaying an interaction that was in fact delivered is harmless: the deliver side
-recognises its id and does not post it again.
+recognises its id and does not post it again. An interaction that fails again while the replay is
+still reading (a 400 from Go Shops comes back within a second) is left in the DLQ and counted, not
+moved round again: with the deliver function running, a replay would otherwise never end.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -49,7 +52,7 @@ class FailedInteraction:
                 parsed = json.loads(message["Body"])
                 tenant = tenant or str(parsed.get("tenant", ""))
                 event = event or str(parsed.get("data", {}).get("event", ""))
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):  # RecursionError: nested deeper than the parser goes
                 pass
         failed_at = _parse_time(attributes.get("failed_at"))
         if failed_at is None:
@@ -93,6 +96,7 @@ class ReplaySummary:
     skipped: int = 0  # read, did not match the filters, left in place
     failed: int = 0  # selected, could not be re-queued, left in place
     selected: int = 0  # what a dry run would move
+    came_back: int = 0  # moved by this run, failed again and back in the DLQ: left there
     errors: list[str] = field(default_factory=list)
 
 
@@ -165,6 +169,7 @@ def replay(
     """Move what matches `filters` back to the interactions queue; reading stops at `filters.limit`."""
     summary = ReplaySummary()
     left_in_place: list[FailedInteraction] = []
+    moved_bodies: set[bytes] = set()  # digests: the deliver side dead-letters a message's body as it got it
     total = approximate_depth(sqs, dlq_url)
     done = 0
     try:
@@ -174,15 +179,19 @@ def replay(
                     left_in_place += batch[index:]
                     break
                 done += 1
-                if not filters.matches(item):
+                digest = hashlib.sha256(item.body.encode("utf-8", "surrogatepass")).digest()
+                if digest in moved_bodies:
+                    summary.came_back += 1
+                    left_in_place.append(item)
+                elif not filters.matches(item):
                     summary.skipped += 1
                     left_in_place.append(item)
                 else:
                     summary.selected += 1
                     if dry_run:
                         left_in_place.append(item)
-                    else:
-                        _move(sqs, dlq_url, queue_url, item, summary, left_in_place)
+                    elif _move(sqs, dlq_url, queue_url, item, summary, left_in_place):
+                        moved_bodies.add(digest)
                 if progress:
                     progress(done, max(total, done))
             if filters.limit is not None and summary.selected >= filters.limit:
@@ -196,14 +205,15 @@ def replay(
     return summary
 
 
-def _move(sqs, dlq_url: str, queue_url: str, item: FailedInteraction, summary: ReplaySummary, left_in_place: list) -> None:
+def _move(sqs, dlq_url: str, queue_url: str, item: FailedInteraction, summary: ReplaySummary, left_in_place: list) -> bool:
+    """Whether the interaction is back on the interactions queue."""
     try:
         sqs.send_message(QueueUrl=queue_url, MessageBody=item.body)
     except (BotoCoreError, ClientError) as exc:
         summary.failed += 1
         summary.errors.append(f"{item.message_id}: not re-queued ({exc.__class__.__name__}); left in the DLQ")
         left_in_place.append(item)
-        return
+        return False
     try:
         sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=item.receipt_handle)
     except (BotoCoreError, ClientError) as exc:
@@ -211,6 +221,7 @@ def _move(sqs, dlq_url: str, queue_url: str, item: FailedInteraction, summary: R
         # recognises as already delivered. Nothing is lost; say so.
         summary.errors.append(f"{item.message_id}: re-queued, but not removed from the DLQ ({exc.__class__.__name__})")
     summary.moved += 1
+    return True
 
 
 def approximate_depth(sqs, queue_url: str) -> int:

@@ -93,7 +93,7 @@ class InteractionMessage:
             )
         except MessageError:
             raise
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
             raise MessageError(f"malformed interaction message: {exc.__class__.__name__}") from exc
         if message.interaction.event not in EVENTS:
             raise MessageError(f"malformed interaction message: event is not one of {', '.join(EVENTS)}")

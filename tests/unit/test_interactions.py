@@ -63,7 +63,10 @@ def test_ids_are_deterministic_and_distinguish_what_matters():
     assert len(variants) == 6
 
 
-@pytest.mark.parametrize("body", ["not json", "[]", '{"v": 2}', '{"v": 1, "id": "x"}', '{"v": 1, "id": "x", "tenant": "t", "project": "p", "data": [], "source": {}}'])
+@pytest.mark.parametrize(
+    "body",
+    ["not json", "[]", '{"v": 2}', '{"v": 1, "id": "x"}', '{"v": 1, "id": "x", "tenant": "t", "project": "p", "data": [], "source": {}}', "[" * 100_000],
+)
 def test_malformed_messages_raise_message_error(body):
     with pytest.raises(MessageError):
         InteractionMessage.from_json(body)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapterctl.dlq import parse_since, positive_int, tenant_name
+from adapterctl.dlq import ProgressBar, parse_since, positive_int, tenant_name
 from adapterctl.replay import NO_REASON, FailedInteraction, Filters, group_counts
 
 
@@ -121,3 +122,16 @@ def test_an_admin_url_that_is_not_http_is_refused_by_the_parser(value):
     with pytest.raises(argparse.ArgumentTypeError, match="http"):
         http_base_url(value)
     assert http_base_url(" http://127.0.0.1:4001 ") == "http://127.0.0.1:4001"
+
+
+@pytest.mark.parametrize(("terminal", "drawn"), [(True, "\r  [###############...............] 1/2\n"), (False, "")])
+def test_the_progress_bar_is_drawn_only_on_a_terminal(terminal, drawn):
+    class Stderr(io.StringIO):
+        def isatty(self) -> bool:
+            return terminal
+
+    out = Stderr()
+    bar = ProgressBar(out)
+    bar(1, 2)
+    bar.close()
+    assert out.getvalue() == drawn

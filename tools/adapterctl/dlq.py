@@ -26,8 +26,13 @@ def register(subparsers) -> None:
     add_target_arguments(replaying)
     replaying.add_argument("--tenant", type=tenant_name)
     replaying.add_argument("--event", choices=EVENTS)
-    replaying.add_argument("--reason", help="only interactions whose reason contains this text (case-insensitive)")
-    replaying.add_argument("--since", type=parse_since, help="only those that failed since: an ISO date-time, or an age such as 30m, 6h, 2d")
+    replaying.add_argument("--reason", type=reason_text, help="only interactions whose reason contains this text (case-insensitive)")
+    replaying.add_argument(
+        "--since",
+        type=parse_since,
+        help="only those that failed since: an ISO date-time, or an age such as 30m, 6h, 2d "
+        "(an entry the redrive policy moved, with no reason, counts from when it was first queued)",
+    )
     replaying.add_argument("--limit", type=positive_int, help="move at most this many")
     replaying.add_argument("--dry-run", action="store_true", help="say what would move, move nothing")
     replaying.set_defaults(run=run_replay)
@@ -36,6 +41,13 @@ def register(subparsers) -> None:
 def tenant_name(value: str) -> str:
     if not is_valid_tenant_name(value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a tenant name (lower-case letters, digits, '-' and '_')")
+    return value
+
+
+def reason_text(value: str) -> str:
+    # A blank filter would match every reason: an unset variable in a script would replay everything.
+    if not value.strip():
+        raise argparse.ArgumentTypeError("expected part of a failure reason, got nothing; leave --reason out to replay every reason")
     return value
 
 
@@ -85,12 +97,16 @@ def print_listing(items, out=None, indent: str = "") -> None:
 
 
 class ProgressBar:
+    """Drawn only on a terminal: in a script's captured stderr it would bury the error lines."""
+
     def __init__(self, out=None, width: int = 30):
         self.out = out or sys.stderr
         self.width = width
         self.drawn = False
 
     def __call__(self, done: int, total: int) -> None:
+        if not self.out.isatty():
+            return
         filled = int(self.width * done / total) if total else self.width
         self.out.write(f"\r  [{'#' * filled}{'.' * (self.width - filled)}] {done}/{total}")
         self.out.flush()

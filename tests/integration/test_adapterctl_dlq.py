@@ -136,6 +136,25 @@ def test_a_replay_ends_when_what_it_moved_fails_again_while_it_reads(local, caps
     assert local.wait_until_drained(30)
 
 
+def test_entries_another_reader_holds_are_not_reported_as_an_empty_queue(local, capsys):
+    # A replay interrupted, or a listing or status running, hides what it read for HOLD_SECONDS.
+    fail_one_order(local)
+    sqs, dlq = local.client("sqs"), local.resources.failed_queue_url
+    held = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=60, WaitTimeSeconds=1)["Messages"]
+    assert len(held) == 2
+    try:
+        code, out, _ = run(capsys, "dlq", "list")
+        assert code == 0 and out.startswith("SQS counts 2 more held by another replay, listing or status") and out.endswith("Nothing else.\n")
+        code, out, _ = run(capsys, "dlq", "replay")
+        assert code == 1  # run it again
+        assert out.startswith("Replay: 0 moved") and "SQS counts 2 more held" in out and "Run it again then." in out
+    finally:
+        sqs.change_message_visibility_batch(QueueUrl=dlq, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for i, m in enumerate(held)])
+    code, out, _ = run(capsys, "dlq", "replay")
+    assert (code, out) == (0, "Replay: 2 moved, 0 skipped (did not match), 0 failed (left in the DLQ).\n")
+    assert local.wait_until_drained(30)
+
+
 def test_replay_with_filters_that_match_nothing_leaves_everything(local, capsys):
     fail_one_order(local)
     code, out, _ = run(capsys, "dlq", "replay", "--event", "cart", "--limit", "5")

@@ -93,3 +93,19 @@ def test_status_notices_a_subscription_that_went_missing_and_can_skip_the_checks
 
     code, _out, err = run_cli(capsys, "status", "--tenant", "nobody")
     assert code == 2 and "no tenant 'nobody'" in err
+
+
+def test_status_says_when_another_reader_holds_dlq_entries(stack, capsys, monkeypatch, tmp_path):
+    # During a replay, or for 2 minutes after one was interrupted, its entries are hidden from status.
+    use_stack(stack, monkeypatch, tmp_path)
+    dead_letter(stack, "both", "purchase", "Go Shops answered 400: data.item is required")
+    sqs, dlq = stack.client("sqs"), stack.resources.failed_queue_url
+    [held] = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=60, WaitTimeSeconds=1)["Messages"]
+    try:
+        code, out, _err = run_cli(capsys, "status", "--tenant", "both", "--no-check")
+        assert code == 0
+        assert "SQS counts 1 more held by another replay, listing or status" in out and "no other failed interactions for this tenant" in out
+    finally:
+        sqs.change_message_visibility(QueueUrl=dlq, ReceiptHandle=held["ReceiptHandle"], VisibilityTimeout=0)
+    code, out, _err = run_cli(capsys, "status", "--tenant", "both", "--no-check")
+    assert "held by another" not in out and "1 failed interaction(s) for this tenant" in out

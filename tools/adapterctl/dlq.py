@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from adapterctl.replay import Filters, group_counts, list_failed, replay
+from adapterctl.replay import Filters, group_counts, held_note, list_failed, queue_depth, replay
 from adapterctl.targets import Target, TargetError, add_target_arguments, resolve_target
 from goshops_adapter.interactions import EVENTS
 from goshops_adapter.tenants import is_valid_tenant_name
@@ -77,18 +77,22 @@ def parse_since(value: str) -> datetime:
 
 def run_list(args) -> int:
     target = resolve_target(args)
+    sqs = target.client("sqs")
     try:
-        items = list_failed(target.client("sqs"), target.failed_queue_url)
+        _visible, held = queue_depth(sqs, target.failed_queue_url)
+        items = list_failed(sqs, target.failed_queue_url)
     except (BotoCoreError, ClientError) as exc:
         raise unreachable(target, exc) from None
-    print_listing(items)
+    print_listing(items, held=held)
     return 0
 
 
-def print_listing(items, out=None, indent: str = "") -> None:
+def print_listing(items, out=None, indent: str = "", held: int = 0) -> None:
     out = out or sys.stdout
+    if held:
+        print(f"{indent}{held_note(held)}", file=out)
     if not items:
-        print(f"{indent}The failed-interactions queue is empty.", file=out)
+        print(f"{indent}{'Nothing else' if held else 'The failed-interactions queue is empty'}.", file=out)
         return
     print(f"{indent}{len(items)} failed interaction(s):", file=out)
     print(f"{indent}  {'count':>5}  {'tenant':<16} {'event':<9} reason", file=out)
@@ -134,9 +138,11 @@ def run_replay(args) -> int:
         print(f"Replay: {summary.moved} moved, {summary.skipped} skipped (did not match), {summary.failed} failed (left in the DLQ).")
         if summary.came_back:
             print(f"  {summary.came_back} of those moved failed again while the replay ran and are back in the DLQ: `dlq list` says why.")
+    if summary.held_elsewhere:
+        print(f"  {held_note(summary.held_elsewhere)} Run it again then.")
     for error in summary.errors:
         print(f"  {error}", file=sys.stderr)
-    return 1 if summary.failed or summary.errors else 0
+    return 1 if summary.failed or summary.errors or summary.held_elsewhere else 0
 
 
 def unreachable(target: Target, exc: Exception) -> TargetError:

@@ -97,6 +97,7 @@ class ReplaySummary:
     failed: int = 0  # selected, could not be re-queued, left in place
     selected: int = 0  # what a dry run would move
     came_back: int = 0  # moved by this run, failed again and back in the DLQ: left there
+    held_elsewhere: int = 0  # held by another reader when the run began: not seen by it
     errors: list[str] = field(default_factory=list)
 
 
@@ -170,7 +171,8 @@ def replay(
     summary = ReplaySummary()
     left_in_place: list[FailedInteraction] = []
     moved_bodies: set[bytes] = set()  # digests: the deliver side dead-letters a message's body as it got it
-    total = approximate_depth(sqs, dlq_url)
+    visible, summary.held_elsewhere = queue_depth(sqs, dlq_url)
+    total = visible + summary.held_elsewhere
     done = 0
     try:
         for batch in read_batches(sqs, dlq_url):
@@ -224,9 +226,23 @@ def _move(sqs, dlq_url: str, queue_url: str, item: FailedInteraction, summary: R
     return True
 
 
-def approximate_depth(sqs, queue_url: str) -> int:
+def queue_depth(sqs, queue_url: str) -> tuple[int, int]:
+    """(visible, in flight), as SQS counts them (approximately; its counts lag by up to a minute).
+
+    No function reads the DLQ: what is in flight there is held by another replay, listing or status
+    (running, or stopped less than `HOLD_SECONDS` ago), and a read now cannot see it."""
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-    return int(attributes.get("ApproximateNumberOfMessages", 0)) + int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
+    return int(attributes.get("ApproximateNumberOfMessages", 0)), int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
+
+
+def held_note(count: int) -> str:
+    """What an operator should know when `count` entries were held by another reader, or ""."""
+    if not count:
+        return ""
+    return (
+        f"SQS counts {count} more held by another replay, listing or status (running, or stopped in the last "
+        f"{HOLD_SECONDS // 60} minutes): not seen by this run, they are visible again within {HOLD_SECONDS // 60} minutes."
+    )
 
 
 def _parse_time(value: str | None) -> datetime | None:

@@ -13,7 +13,7 @@ from collections import Counter
 from adapterctl.connect import webhook_url
 from adapterctl.connect_shopify import ShopifyAdmin, ShopifyError, http_base_url, list_subscriptions, topic_enum
 from adapterctl.connect_vtex import VtexError, VtexHookConfig, describe_hook_changes, desired_config
-from adapterctl.replay import list_failed
+from adapterctl.replay import held_note, list_failed, queue_depth
 from adapterctl.targets import add_target_arguments, resolve_target
 from adapterctl.tenant_secrets import TenantSecrets, reports_errors
 from goshops_adapter.platforms.shopify import SUBSCRIBED_TOPICS
@@ -49,9 +49,13 @@ def run(args) -> int:
         if not args.no_check:
             print(f"  {'':9} {check(url)}")
 
-    failed = [item for item in list_failed(target.client("sqs"), target.failed_queue_url) if item.tenant == args.tenant]
+    sqs = target.client("sqs")
+    _visible, held = queue_depth(sqs, target.failed_queue_url)
+    failed = [item for item in list_failed(sqs, target.failed_queue_url) if item.tenant == args.tenant]
+    if held:
+        print(f"  {'DLQ':9} {held_note(held)}")
     if not failed:
-        print(f"  {'DLQ':9} no failed interactions for this tenant")
+        print(f"  {'DLQ':9} no {'other ' if held else ''}failed interactions for this tenant")
     else:
         print(f"  {'DLQ':9} {len(failed)} failed interaction(s) for this tenant (`adapterctl dlq list`, `adapterctl dlq replay --tenant {args.tenant}`)")
         for (event, reason), count in Counter((item.event, item.reason) for item in failed).most_common(REASONS_SHOWN):

@@ -155,6 +155,29 @@ def test_entries_another_reader_holds_are_not_reported_as_an_empty_queue(local, 
     assert local.wait_until_drained(30)
 
 
+def test_an_interrupted_replay_says_how_far_it_got_and_leaves_the_rest_readable(local, capsys, monkeypatch):
+    fail_one_order(local)
+    move, calls = replay_module._move, []
+
+    def interrupted_on_the_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return move(*args, **kwargs)
+
+    monkeypatch.setattr(replay_module, "_move", interrupted_on_the_second)
+    code, out, err = run(capsys, "dlq", "replay")
+    assert code == 130
+    assert out == "Replay: 1 moved, 0 skipped (did not match), 0 failed (left in the DLQ).\n"
+    assert "Interrupted" in err
+    monkeypatch.setattr(replay_module, "_move", move)
+    code, out, _ = run(capsys, "dlq", "list")  # the one not moved is visible again at once, not held
+    assert code == 0 and out.splitlines()[0] == "1 failed interaction(s):"
+    assert local.wait_until_drained(30)
+    assert run(capsys, "dlq", "replay")[1].startswith("Replay: 1 moved")
+    assert local.wait_until_drained(30)
+
+
 def test_replay_with_filters_that_match_nothing_leaves_everything(local, capsys):
     fail_one_order(local)
     code, out, _ = run(capsys, "dlq", "replay", "--event", "cart", "--limit", "5")

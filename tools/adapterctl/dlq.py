@@ -142,6 +142,9 @@ def run_replay(args) -> int:
         print(f"  {held_note(summary.held_elsewhere)} Run it again then.")
     for error in summary.errors:
         print(f"  {error}", file=sys.stderr)
+    if summary.interrupted:
+        print("Interrupted: the counts above are what was done; everything not moved is still in the DLQ.", file=sys.stderr)
+        return 130
     return 1 if summary.failed or summary.errors or summary.held_elsewhere else 0
 
 

@@ -98,6 +98,7 @@ class ReplaySummary:
     selected: int = 0  # what a dry run would move
     came_back: int = 0  # moved by this run, failed again and back in the DLQ: left there
     held_elsewhere: int = 0  # held by another reader when the run began: not seen by it
+    interrupted: bool = False  # Ctrl-C: the counts say how far it got
     errors: list[str] = field(default_factory=list)
 
 
@@ -174,12 +175,14 @@ def replay(
     visible, summary.held_elsewhere = queue_depth(sqs, dlq_url)
     total = visible + summary.held_elsewhere
     done = 0
+    unhandled: list[FailedInteraction] = []  # read, not yet handled: released if the run stops
     try:
         for batch in read_batches(sqs, dlq_url):
+            unhandled = list(batch)
             for index, item in enumerate(batch):
                 if filters.limit is not None and summary.selected >= filters.limit:
-                    left_in_place += batch[index:]
                     break
+                unhandled = batch[index:]  # this one too until it is handled (releasing it twice is harmless)
                 done += 1
                 digest = hashlib.sha256(item.body.encode("utf-8", "surrogatepass")).digest()
                 if digest in moved_bodies:
@@ -194,16 +197,22 @@ def replay(
                         left_in_place.append(item)
                     elif _move(sqs, dlq_url, queue_url, item, summary, left_in_place):
                         moved_bodies.add(digest)
+                unhandled = batch[index + 1 :]
                 if progress:
                     progress(done, max(total, done))
             if filters.limit is not None and summary.selected >= filters.limit:
                 break  # the rest of the queue is not even read
+            unhandled = []
+    except KeyboardInterrupt:
+        # An interaction interrupted between its send and its delete is on both queues: a later
+        # replay sends it again, which the deliver side recognises.
+        summary.interrupted = True
     except (BotoCoreError, ClientError) as exc:
         summary.errors.append(f"stopped reading the DLQ ({exc.__class__.__name__}); what was not read is still there")
     except ReadStalled as exc:
         summary.errors.append(f"stopped: {exc}; what was not read is still there, run the replay again")
     finally:
-        release(sqs, dlq_url, left_in_place)
+        release(sqs, dlq_url, left_in_place + unhandled)
     return summary
 
 

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except TargetError as exc:
         print(f"adapterctl: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except ReadStalled as exc:
         print(f"adapterctl: {exc}; nothing was changed by the listing, run it again", file=sys.stderr)
         return 1

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from botocore.exceptions import BotoCoreError, ClientError
 
 from adapterctl.replay import Filters, group_counts, held_note, list_failed, queue_depth, replay
-from adapterctl.targets import Target, TargetError, add_target_arguments, resolve_target
+from adapterctl.targets import Target, TargetError, add_target_arguments, aws_exit_code, resolve_target
 from goshops_adapter.interactions import EVENTS
 from goshops_adapter.tenants import is_valid_tenant_name
 
@@ -149,5 +149,8 @@ def run_replay(args) -> int:
 
 
 def unreachable(target: Target, exc: Exception) -> TargetError:
-    hint = "is `make local` still running?" if target.endpoint_url else "check your AWS credentials and --region"
-    return TargetError(f"cannot use the queues of stack {target.name!r}: {exc}; {hint}")
+    if target.endpoint_url:  # the local stack: not answering means it is not running
+        return TargetError(f"cannot use the queues of stack {target.name!r}: {exc}; is `make local` still running?")
+    exit_code = aws_exit_code(exc)
+    hint = "check your AWS credentials, --region and the stack" if exit_code == 2 else "run it again in a moment"
+    return TargetError(f"cannot use the queues of stack {target.name!r}: {exc}; {hint}", exit_code)

@@ -23,6 +23,36 @@ STATE_FILE_VARIABLE = "ADAPTERCTL_LOCAL_STATE"
 class TargetError(RuntimeError):
     """The stack cannot be found or used; the message says what to do."""
 
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# AWS errors an operator fixes (credentials, permissions, a queue or secret that is not there):
+# exit 2. Anything else (throttling, a 5xx, the network) may pass: exit 1, run it again.
+OPERATOR_FIXES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "SignatureDoesNotMatch",
+        "InvalidSignatureException",
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+        "ResourceNotFoundException",
+    }
+)
+
+
+def aws_exit_code(exc: Exception) -> int:
+    """2 when the operator has something to fix, 1 when running the command again may succeed."""
+    if isinstance(exc, ClientError):
+        return 2 if exc.response.get("Error", {}).get("Code") in OPERATOR_FIXES else 1
+    return 2 if isinstance(exc, NoCredentialsError | NoRegionError) else 1
+
 
 @dataclass(frozen=True)
 class Target:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from adapterctl.targets import Target
+from adapterctl.targets import Target, aws_exit_code
 from goshops_adapter.tenants import TenantConfig, TenantConfigError, is_valid_tenant_name, parse_tenant_config
 
 # (block, key) of every secret value in the documented shape; extra keys are judged by their name.
@@ -61,10 +61,10 @@ def reports_errors(prog: str) -> Callable:
             except ClientError as exc:
                 error = exc.response.get("Error", {})
                 print(f"adapterctl {prog}: AWS refused {exc.operation_name}: {error.get('Code')}: {error.get('Message', '')}", file=sys.stderr)
-                return 1
+                return aws_exit_code(exc)
             except BotoCoreError as exc:
                 print(f"adapterctl {prog}: cannot reach AWS: {exc}", file=sys.stderr)
-                return 1
+                return aws_exit_code(exc)
 
         return wrapper
 

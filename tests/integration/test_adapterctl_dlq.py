@@ -178,6 +178,23 @@ def test_an_interrupted_replay_says_how_far_it_got_and_leaves_the_rest_readable(
     assert local.wait_until_drained(30)
 
 
+def test_discard_deletes_only_what_is_selected_and_never_everything_unasked(local, capsys):
+    fail_one_order(local)
+    code, _out, err = run(capsys, "dlq", "discard")
+    assert code == 2 and "say what to discard" in err and "--all" in err
+    code, out, _ = run(capsys, "dlq", "discard", "--reason", "customer is required", "--dry-run")
+    assert (code, out) == (0, "Dry run: 2 would be deleted, 0 left in place (did not match).\n")
+    code, out, _ = run(capsys, "dlq", "discard", "--event", "cart")
+    assert (code, out) == (0, "Discard: 0 deleted, 2 skipped (did not match), 0 failed (left in the DLQ).\n")
+    code, out, _ = run(capsys, "dlq", "discard", "--reason", "customer is required", "--limit", "1")
+    assert (code, out) == (0, "Discard: 1 deleted, 0 skipped (did not match), 0 failed (left in the DLQ).\n")
+    code, out, _ = run(capsys, "dlq", "list")
+    assert out.splitlines()[0] == "1 failed interaction(s):"
+    code, out, _ = run(capsys, "dlq", "discard", "--all")
+    assert (code, out) == (0, "Discard: 1 deleted, 0 skipped (did not match), 0 failed (left in the DLQ).\n")
+    assert run(capsys, "dlq", "list")[1] == "The failed-interactions queue is empty.\n"
+
+
 def test_replay_with_filters_that_match_nothing_leaves_everything(local, capsys):
     fail_one_order(local)
     code, out, _ = run(capsys, "dlq", "replay", "--event", "cart", "--limit", "5")
@@ -200,6 +217,7 @@ def test_replay_with_filters_that_match_nothing_leaves_everything(local, capsys)
         (("dlq", "replay", "--reason", "  "), "argument --reason: expected part of a failure reason, got nothing"),
         (("dlq", "list", "--stack", "prod", "--local"), "argument --local: not allowed with argument --stack"),
         (("dlq", "purge"), "argument ACTION: invalid choice: 'purge'"),
+        (("dlq", "discard", "--reason", ""), "argument --reason: expected part of a failure reason, got nothing"),
         (("dlq",), "the following arguments are required: ACTION"),
     ],
 )

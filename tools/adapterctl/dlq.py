@@ -1,4 +1,4 @@
-"""`adapterctl dlq list|replay`: see what failed, and put it back for delivery."""
+"""`adapterctl dlq list|replay|discard`: see what failed, put it back for delivery, or drop it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from goshops_adapter.tenants import is_valid_tenant_name
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("dlq", help="the failed-interactions queue: list it, replay it")
+    parser = subparsers.add_parser("dlq", help="the failed-interactions queue: list it, replay it, discard from it")
     commands = parser.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")
 
     listing = commands.add_parser("list", help="what is in the DLQ, grouped by tenant, event and reason")
@@ -23,19 +23,28 @@ def register(subparsers) -> None:
     listing.set_defaults(run=run_list)
 
     replaying = commands.add_parser("replay", help="move failed interactions back to the interactions queue")
-    add_target_arguments(replaying)
-    replaying.add_argument("--tenant", type=tenant_name)
-    replaying.add_argument("--event", choices=EVENTS)
-    replaying.add_argument("--reason", type=reason_text, help="only interactions whose reason contains this text (case-insensitive)")
-    replaying.add_argument(
+    add_selection_arguments(replaying, "move")
+    replaying.set_defaults(run=run_replay)
+
+    discarding = commands.add_parser("discard", help="delete failed interactions from the DLQ for good (what no replay can fix)")
+    add_selection_arguments(discarding, "delete")
+    discarding.add_argument("--all", action="store_true", help="with no filter: every entry")
+    discarding.set_defaults(run=run_discard)
+
+
+def add_selection_arguments(parser, verb: str) -> None:
+    add_target_arguments(parser)
+    parser.add_argument("--tenant", type=tenant_name)
+    parser.add_argument("--event", choices=EVENTS)
+    parser.add_argument("--reason", type=reason_text, help="only interactions whose reason contains this text (case-insensitive)")
+    parser.add_argument(
         "--since",
         type=parse_since,
         help="only those that failed since: an ISO date-time, or an age such as 30m, 6h, 2d "
         "(an entry the redrive policy moved, with no reason, counts from when it was first queued)",
     )
-    replaying.add_argument("--limit", type=positive_int, help="move at most this many")
-    replaying.add_argument("--dry-run", action="store_true", help="say what would move, move nothing")
-    replaying.set_defaults(run=run_replay)
+    parser.add_argument("--limit", type=positive_int, help=f"{verb} at most this many")
+    parser.add_argument("--dry-run", action="store_true", help=f"say what would {verb}, {verb} nothing")
 
 
 def tenant_name(value: str) -> str:
@@ -123,19 +132,37 @@ class ProgressBar:
 
 
 def run_replay(args) -> int:
+    return _run_selection(args, discard=False)
+
+
+def run_discard(args) -> int:
+    filters = _filters(args)
+    if filters == Filters() and not args.all:
+        # Deleting is for good: every entry only when asked for in so many words.
+        raise TargetError("say what to discard (--tenant, --event, --reason, --since, --limit), or --all for every entry")
+    return _run_selection(args, discard=True)
+
+
+def _filters(args) -> Filters:
+    return Filters(tenant=args.tenant, event=args.event, reason=args.reason, since=args.since, limit=args.limit)
+
+
+def _run_selection(args, *, discard: bool) -> int:
     target = resolve_target(args)
-    filters = Filters(tenant=args.tenant, event=args.event, reason=args.reason, since=args.since, limit=args.limit)
     progress = ProgressBar()
     try:
-        summary = replay(target.client("sqs"), target.failed_queue_url, target.interactions_queue_url, filters, dry_run=args.dry_run, progress=progress)
+        summary = replay(
+            target.client("sqs"), target.failed_queue_url, target.interactions_queue_url, _filters(args), dry_run=args.dry_run, discard=discard, progress=progress
+        )
     except (BotoCoreError, ClientError) as exc:
         raise unreachable(target, exc) from None
     finally:
         progress.close()
+    verb = "deleted" if discard else "moved"
     if args.dry_run:
-        print(f"Dry run: {summary.selected} would be moved, {summary.skipped} left in place (did not match).")
+        print(f"Dry run: {summary.selected} would be {verb}, {summary.skipped} left in place (did not match).")
     else:
-        print(f"Replay: {summary.moved} moved, {summary.skipped} skipped (did not match), {summary.failed} failed (left in the DLQ).")
+        print(f"{'Discard' if discard else 'Replay'}: {summary.moved} {verb}, {summary.skipped} skipped (did not match), {summary.failed} failed (left in the DLQ).")
         if summary.came_back:
             print(f"  {summary.came_back} of those moved failed again while the replay ran and are back in the DLQ: `dlq list` says why.")
     if summary.held_elsewhere:
@@ -143,7 +170,7 @@ def run_replay(args) -> int:
     for error in summary.errors:
         print(f"  {error}", file=sys.stderr)
     if summary.interrupted:
-        print("Interrupted: the counts above are what was done; everything not moved is still in the DLQ.", file=sys.stderr)
+        print(f"Interrupted: the counts above are what was done; everything not {verb} is still in the DLQ.", file=sys.stderr)
         return 130
     return 1 if summary.failed or summary.errors or summary.held_elsewhere else 0
 

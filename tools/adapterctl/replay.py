@@ -92,7 +92,7 @@ class Filters:
 
 @dataclass
 class ReplaySummary:
-    moved: int = 0
+    moved: int = 0  # re-queued (a replay) or deleted (a discard)
     skipped: int = 0  # read, did not match the filters, left in place
     failed: int = 0  # selected, could not be re-queued, left in place
     selected: int = 0  # what a dry run would move
@@ -166,9 +166,11 @@ def replay(
     filters: Filters,
     *,
     dry_run: bool = False,
+    discard: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> ReplaySummary:
-    """Move what matches `filters` back to the interactions queue; reading stops at `filters.limit`."""
+    """Move what matches `filters` back to the interactions queue, or with `discard` delete it from
+    the DLQ for good; reading stops at `filters.limit`."""
     summary = ReplaySummary()
     left_in_place: list[FailedInteraction] = []
     moved_bodies: set[bytes] = set()  # digests: the deliver side dead-letters a message's body as it got it
@@ -195,6 +197,8 @@ def replay(
                     summary.selected += 1
                     if dry_run:
                         left_in_place.append(item)
+                    elif discard:
+                        _delete(sqs, dlq_url, item, summary, left_in_place)
                     elif _move(sqs, dlq_url, queue_url, item, summary, left_in_place):
                         moved_bodies.add(digest)
                 unhandled = batch[index + 1 :]
@@ -214,6 +218,17 @@ def replay(
     finally:
         release(sqs, dlq_url, left_in_place + unhandled)
     return summary
+
+
+def _delete(sqs, dlq_url: str, item: FailedInteraction, summary: ReplaySummary, left_in_place: list) -> None:
+    try:
+        sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=item.receipt_handle)
+    except (BotoCoreError, ClientError) as exc:
+        summary.failed += 1
+        summary.errors.append(f"{item.message_id}: not deleted ({exc.__class__.__name__}); left in the DLQ")
+        left_in_place.append(item)
+        return
+    summary.moved += 1
 
 
 def _move(sqs, dlq_url: str, queue_url: str, item: FailedInteraction, summary: ReplaySummary, left_in_place: list) -> bool:

@@ -136,6 +136,20 @@ def test_a_replay_ends_when_what_it_moved_fails_again_while_it_reads(local, caps
     assert local.wait_until_drained(30)
 
 
+def test_an_interaction_dead_lettered_twice_before_the_replay_is_moved_both_times(local, capsys):
+    # A message SQS handed out twice can be dead-lettered twice: two entries, one body. Neither
+    # came back from this replay, so both leave the DLQ (the deliver side posts it once).
+    fail_one_order(local)
+    sqs, dlq = local.client("sqs"), local.resources.failed_queue_url
+    [entry] = [m for m in local.peek_failed()][:1]
+    sqs.send_message(QueueUrl=dlq, MessageBody=entry["Body"], MessageAttributes=entry["MessageAttributes"])
+    time.sleep(1.1)  # SQS's clock, read to the second, has moved past what is in the DLQ
+    code, out, _ = run(capsys, "dlq", "replay")
+    assert (code, out) == (0, "Replay: 3 moved, 0 skipped (did not match), 0 failed (left in the DLQ).\n")
+    assert local.wait_until_drained(30)
+    assert run(capsys, "dlq", "list")[1] == "The failed-interactions queue is empty.\n"
+
+
 def test_entries_another_reader_holds_are_not_reported_as_an_empty_queue(local, capsys):
     # A replay interrupted, or a listing or status running, hides what it read for HOLD_SECONDS.
     fail_one_order(local)

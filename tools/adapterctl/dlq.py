@@ -88,7 +88,7 @@ def run_list(args) -> int:
     target = resolve_target(args)
     sqs = target.client("sqs")
     try:
-        _visible, held = queue_depth(sqs, target.failed_queue_url)
+        held = queue_depth(sqs, target.failed_queue_url).in_flight
         items = list_failed(sqs, target.failed_queue_url)
     except (BotoCoreError, ClientError) as exc:
         raise unreachable(target, exc) from None

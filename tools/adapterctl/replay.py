@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -42,6 +44,7 @@ class FailedInteraction:
     reason: str
     status: str
     failed_at: datetime | None
+    sent_ms: int | None = None  # when SQS took it into the DLQ, by SQS's clock
 
     @classmethod
     def from_sqs(cls, message: dict) -> FailedInteraction:
@@ -54,10 +57,11 @@ class FailedInteraction:
                 event = event or str(parsed.get("data", {}).get("event", ""))
             except (ValueError, AttributeError, RecursionError):  # RecursionError: nested deeper than the parser goes
                 pass
+        sent = message.get("Attributes", {}).get("SentTimestamp", "")
+        sent_ms = int(sent) if sent.isdigit() else None
         failed_at = _parse_time(attributes.get("failed_at"))
-        if failed_at is None:
-            sent = message.get("Attributes", {}).get("SentTimestamp")
-            failed_at = datetime.fromtimestamp(int(sent) / 1000, UTC) if sent and sent.isdigit() else None
+        if failed_at is None and sent_ms is not None:
+            failed_at = datetime.fromtimestamp(sent_ms / 1000, UTC)
         return cls(
             message_id=message["MessageId"],
             receipt_handle=message["ReceiptHandle"],
@@ -67,6 +71,7 @@ class FailedInteraction:
             reason=attributes.get("reason") or NO_REASON,
             status=attributes.get("status", ""),
             failed_at=failed_at,
+            sent_ms=sent_ms,
         )
 
 
@@ -173,9 +178,13 @@ def replay(
     the DLQ for good; reading stops at `filters.limit`."""
     summary = ReplaySummary()
     left_in_place: list[FailedInteraction] = []
-    moved_bodies: set[bytes] = set()  # digests: the deliver side dead-letters a message's body as it got it
-    visible, summary.held_elsewhere = queue_depth(sqs, dlq_url)
-    total = visible + summary.held_elsewhere
+    # Digests of what this run moved: the deliver side dead-letters a message's body as it got it.
+    # An entry with one of them that SQS took in after the run began came back; one from before is
+    # the same interaction dead-lettered twice earlier, and is moved like the rest.
+    moved_bodies: set[bytes] = set()
+    depth = queue_depth(sqs, dlq_url)
+    summary.held_elsewhere = depth.in_flight
+    total = depth.visible + depth.in_flight
     done = 0
     unhandled: list[FailedInteraction] = []  # read, not yet handled: released if the run stops
     try:
@@ -187,7 +196,7 @@ def replay(
                 unhandled = batch[index:]  # this one too until it is handled (releasing it twice is harmless)
                 done += 1
                 digest = hashlib.sha256(item.body.encode("utf-8", "surrogatepass")).digest()
-                if digest in moved_bodies:
+                if digest in moved_bodies and (item.sent_ms is None or depth.server_ms is None or item.sent_ms >= depth.server_ms):
                     summary.came_back += 1
                     left_in_place.append(item)
                 elif not filters.matches(item):
@@ -250,13 +259,31 @@ def _move(sqs, dlq_url: str, queue_url: str, item: FailedInteraction, summary: R
     return True
 
 
-def queue_depth(sqs, queue_url: str) -> tuple[int, int]:
-    """(visible, in flight), as SQS counts them (approximately; its counts lag by up to a minute).
+class QueueDepth(NamedTuple):
+    visible: int
+    in_flight: int
+    server_ms: int | None  # SQS's clock when it answered (to the second), to compare with SentTimestamp
+
+
+def queue_depth(sqs, queue_url: str) -> QueueDepth:
+    """What SQS counts (approximately; its counts lag by up to a minute), and when, by its clock.
 
     No function reads the DLQ: what is in flight there is held by another replay, listing or status
     (running, or stopped less than `HOLD_SECONDS` ago), and a read now cannot see it."""
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-    return int(attributes.get("ApproximateNumberOfMessages", 0)), int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
+    response = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+    attributes = response["Attributes"]
+    return QueueDepth(
+        int(attributes.get("ApproximateNumberOfMessages", 0)),
+        int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+        _server_ms(response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")),
+    )
+
+
+def _server_ms(date: str | None) -> int | None:
+    try:
+        return int(parsedate_to_datetime(date).timestamp()) * 1000 if date else None
+    except (TypeError, ValueError):
+        return None
 
 
 def held_note(count: int) -> str:

@@ -50,7 +50,7 @@ def run(args) -> int:
             print(f"  {'':9} {check(url)}")
 
     sqs = target.client("sqs")
-    _visible, held = queue_depth(sqs, target.failed_queue_url)
+    held = queue_depth(sqs, target.failed_queue_url).in_flight
     failed = [item for item in list_failed(sqs, target.failed_queue_url) if item.tenant == args.tenant]
     if held:
         print(f"  {'DLQ':9} {held_note(held)}")

@@ -141,7 +141,7 @@ def test_an_interaction_dead_lettered_twice_before_the_replay_is_moved_both_time
     # came back from this replay, so both leave the DLQ (the deliver side posts it once).
     fail_one_order(local)
     sqs, dlq = local.client("sqs"), local.resources.failed_queue_url
-    [entry] = [m for m in local.peek_failed()][:1]
+    entry = local.peek_failed()[0]
     sqs.send_message(QueueUrl=dlq, MessageBody=entry["Body"], MessageAttributes=entry["MessageAttributes"])
     time.sleep(1.1)  # SQS's clock, read to the second, has moved past what is in the DLQ
     code, out, _ = run(capsys, "dlq", "replay")

@@ -36,6 +36,14 @@ def test_a_missing_or_wrong_key_is_401(sandbox, key):
     assert post(sandbox, VALID, key=key) == 401
 
 
+def test_a_key_authorises_its_own_project_only():
+    # A mistyped goshops.project must not pass here when Go Shops would refuse it.
+    with GoShopsSandbox({"p-1": "key-1", "p-2": "key-2"}) as two:
+        assert post(two, {**VALID, "project": "p-typo"}) == 401
+        assert post(two, {**VALID, "project": "p-2"}) == 401
+        assert post(two, {**VALID, "project": "p-2"}, key="key-2") == 200
+
+
 @pytest.mark.parametrize("missing", ["event", "item", "customer", "date"])
 def test_a_missing_data_field_is_400(sandbox, missing):
     body = {"project": "p-1", "data": {k: v for k, v in VALID["data"].items() if k != missing}}

@@ -2,7 +2,9 @@
 
 Contract (the API owners' documentation): `POST /feedback`, JSON body `{"project", "data": {"event",
 "item", "customer", "date"}}`, header `x-api-key`. 200 on success, 400 when a required field is
-missing, 401 when the key is missing or wrong. Events are view, like, cart, purchase.
+missing, 401 when the key is missing or wrong (a key authorises its own project only: an assumption,
+the documentation says only "x-api-key ... para autorizar la operación"). Events are view, like,
+cart, purchase.
 
 Control endpoints, under `/_sandbox/` (not part of Go Shops):
 - `GET received`: what was accepted, each with when the request arrived (`arrived_at`), when it
@@ -169,7 +171,12 @@ class _Handler(BaseHTTPRequestHandler):
         key = self.headers.get("x-api-key", "")
         project = payload.get("project") if isinstance(payload, dict) else None
         with state.lock:
-            accepted = key and (state.keys.get(project) == key if project in state.keys else key in state.keys.values())
+            # A key authorises its own project: another project's key, or a project Go Shops does not
+            # know, is refused. A body naming no project is the 400 below, for a key Go Shops knows.
+            if isinstance(project, str) and project:
+                accepted = bool(key) and state.keys.get(project) == key
+            else:
+                accepted = bool(key) and key in state.keys.values()
         if not accepted:
             return self._refuse(payload, 401, "x-api-key ausente o inválido")
         problem = validate_feedback(payload)

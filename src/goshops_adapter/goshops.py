@@ -95,6 +95,8 @@ class GoShopsClient:
             )
         except urllib3.exceptions.HTTPError as exc:
             return PostResult(status=None, reason=f"no answer from Go Shops ({_network_reason(exc)})")
+        except ValueError:  # a header value http.client refuses: its message quotes the value, the key
+            return PostResult(status=None, reason="the tenant's Go Shops key cannot be sent in an HTTP header")
         reason = f"Go Shops answered {response.status}"
         detail = _error_detail(response.data) if response.status >= 400 else ""
         if detail:

@@ -99,6 +99,16 @@ def _text(block: dict, key: str, where: str, problems: list[str], *, required: b
     return text
 
 
+def _header_text(block: dict, key: str, where: str, problems: list[str]) -> str:
+    """A required secret that travels in an HTTP header: printable ASCII only. Any other character
+    makes the HTTP client raise an error that quotes the header, secret included, into a log line."""
+    text = _text(block, key, where, problems)
+    if text and not (text.isascii() and text.isprintable()):
+        problems.append(f"{where}.{key} must be printable ASCII: it is sent in an HTTP header")
+        return ""
+    return text
+
+
 def _given(block: dict, key: str) -> bool:
     value = block.get(key)
     return value is not None and not (isinstance(value, str) and not value.strip())
@@ -151,7 +161,7 @@ def parse_tenant_config(name: str, raw: Any) -> TenantConfig:
         goshops_raw = {}
     goshops = GoShopsConfig(
         project=_text(goshops_raw, "project", "goshops", problems),
-        api_key=_text(goshops_raw, "api_key", "goshops", problems),
+        api_key=_header_text(goshops_raw, "api_key", "goshops", problems),
     )
 
     shopify = None
@@ -176,9 +186,9 @@ def parse_tenant_config(name: str, raw: Any) -> TenantConfig:
             problems.append("vtex.base_url must be an https:// URL (http:// only for this machine)")
         vtex = VtexConfig(
             account=account,
-            app_key=_text(vtex_raw, "app_key", "vtex", problems),
-            app_token=_text(vtex_raw, "app_token", "vtex", problems),
-            hook_token=_text(vtex_raw, "hook_token", "vtex", problems),
+            app_key=_header_text(vtex_raw, "app_key", "vtex", problems),
+            app_token=_header_text(vtex_raw, "app_token", "vtex", problems),
+            hook_token=_header_text(vtex_raw, "hook_token", "vtex", problems),  # VTEX sends it back in one
             base_url=(base_url or f"https://{account}.vtexcommercestable.com.br").rstrip("/"),
             purchase_states=tuple(states),
         )

@@ -92,6 +92,8 @@ def _request(url: str, headers: dict[str, str], budget: float) -> Attempt:
         return Attempt(status=None, network="timeout")
     except urllib3.exceptions.HTTPError as exc:
         return Attempt(status=None, network=f"connection failed ({exc.__class__.__name__})")
+    except ValueError:  # a header value http.client refuses: its message quotes the value, a credential
+        return Attempt(status=None, network="the tenant's app key or token cannot be sent in an HTTP header")
     return Attempt(status=response.status, body=response.data, retry_after=parse_retry_after(response.headers.get("retry-after")))
 
 

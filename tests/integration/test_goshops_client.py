@@ -46,6 +46,14 @@ def test_wrong_key_is_a_401(sandbox):
     assert sandbox.received() == []
 
 
+@pytest.mark.parametrize("key", ["key-1\nX-Injected: 1", "key-🔑"])
+def test_a_key_no_header_can_carry_is_refused_here_without_quoting_it(sandbox, key):
+    # http.client's own error would quote the header, key and all, into the deliver function's log.
+    result = client(sandbox.url).post_feedback(key, "p-1", DATA)
+    assert result.status is None and result.reason == "the tenant's Go Shops key cannot be sent in an HTTP header"
+    assert sandbox.received() == [] and sandbox.refused() == []
+
+
 def test_throttled_with_retry_after(sandbox):
     sandbox.state.faults = [{"status": 429, "retry_after": 3, "count": 1}]
     result = client(sandbox.url).post_feedback("key-1", "p-1", DATA)

@@ -136,3 +136,21 @@ def test_a_previous_shopify_secret_needs_a_valid_end_and_the_other_way_round(cha
         parse_tenant_config("acme", raw)
     assert problem in str(raised.value)
     assert "go together" not in str(raised.value) or "go together" in problem  # one problem, said once
+
+
+@pytest.mark.parametrize("value", ["key\nwith-a-newline", "key\twith-a-tab", "clé-non-ascii", "key\x00nul"])
+@pytest.mark.parametrize(("block", "key"), [("goshops", "api_key"), ("vtex", "app_key"), ("vtex", "app_token"), ("vtex", "hook_token")])
+def test_a_secret_sent_in_a_header_must_be_printable_ascii_and_is_never_quoted(block, key, value):
+    # Such a value makes the HTTP client raise an error quoting the header, secret and all, into a log line.
+    raw = tenant_raw(vtex={"account": "shop", "app_key": "k", "app_token": "t", "hook_token": "h"})
+    raw[block][key] = value
+    with pytest.raises(TenantConfigError) as raised:
+        parse_tenant_config("acme", raw)
+    assert str(raised.value) == f"{block}.{key} must be printable ASCII: it is sent in an HTTP header"
+
+
+def test_a_secret_with_inner_spaces_and_punctuation_is_header_safe():
+    raw = tenant_raw(vtex={"account": "shop", "app_key": "vtexappkey-acme-ABC", "app_token": "A b+/=~!", "hook_token": "h"})
+    raw["goshops"]["api_key"] = "gs_live 0123/+=="
+    config = parse_tenant_config("acme", raw)
+    assert (config.goshops.api_key, config.vtex.app_token) == ("gs_live 0123/+==", "A b+/=~!")

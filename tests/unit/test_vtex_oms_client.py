@@ -78,6 +78,13 @@ def test_a_refused_app_key_is_a_5xx_that_names_the_setting_and_is_not_retried(om
     assert oms.reads() == [401]
 
 
+@pytest.mark.parametrize("token", ["token\nX-Injected: 1", "token-🔑"])
+def test_a_token_no_header_can_carry_is_a_5xx_that_does_not_quote_it(oms, token):
+    error = rejected(oms, app_token=token)
+    assert error.status // 100 == 5 and "cannot be sent in an HTTP header" in error.reason
+    assert token not in error.reason and oms.reads() == []
+
+
 def test_403_is_treated_as_a_refused_key(oms):
     oms.state.faults = [{"status": 403, "count": 1}]
     error = rejected(oms)

@@ -133,6 +133,13 @@ def test_a_dash_or_nothing_connects_the_default_tenant_to_no_platform(parameters
     assert _condition("DefaultTenantHasVtex", parameters) is vtex
 
 
+@pytest.mark.parametrize("parameter", ["GoShopsApiKey", "VtexAppKey", "VtexAppToken", "VtexHookToken"])
+def test_a_secret_sent_in_an_http_header_is_printable_ascii(parameter):
+    # The tenant config refuses anything else (an HTTP client error would quote it into a log line).
+    assert _allowed(parameter, "gs_Live-0123 456/+=~!#$%&'()*,.:;<>?@[]^_`{|}")
+    assert not any(_allowed(parameter, f"0123456789abcdef{bad}") for bad in ("\n", "\t", "é", "🔑", '"', "\\"))
+
+
 @pytest.mark.parametrize("parameter", ["ShopifyWebhookSecret", "VtexHookToken"])
 def test_a_signing_secret_typed_at_a_prompt_cannot_be_a_short_placeholder(parameter):
     assert _allowed(parameter, "shpss_0123456789abcdef0123456789abcdef")

@@ -116,12 +116,17 @@ def _network_reason(exc: Exception) -> str:
     return exc.__class__.__name__
 
 
+# Enough for an error object with a message and a list of fields; past it the body is not parsed.
+ERROR_BODY_PARSED_BYTES = 8192
+
+
 def _error_detail(body: bytes) -> str:
-    """A short, printable reason from an error body (Go Shops documents none; tolerate anything)."""
-    text = body[:300].decode("utf-8", "replace").strip()
+    """A short, printable reason from an error body (Go Shops documents none; tolerate anything).
+    The body is parsed before it is cut: cut first, a longer JSON error lost its message."""
+    text = body[:ERROR_BODY_PARSED_BYTES].decode("utf-8", "replace").strip()
     try:
         parsed = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         return " ".join(text.split())[:200]
     if isinstance(parsed, dict):
         for key in ("message", "error", "detail", "reason"):

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import socket
 import time
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from adapterctl.goshops_sandbox import GoShopsSandbox
+from adapterctl.loopback import LoopbackServer
 from goshops_adapter.goshops import GoShopsClient, Verdict
 
 pytestmark = pytest.mark.integration
@@ -38,6 +40,32 @@ def test_accepted(sandbox):
 def test_missing_field_is_a_400_with_go_shops_reason(sandbox):
     result = client(sandbox.url).post_feedback("key-1", "p-1", {**DATA, "customer": ""})
     assert (result.status, result.verdict, result.reason) == (400, Verdict.PERMANENT, "Go Shops answered 400: data.customer is required")
+
+
+def test_a_long_json_error_still_gives_its_message(sandbox):
+    # Go Shops documents no error body; one longer than a reason can hold is parsed, then cut.
+    message = "data.item is required; " + "details " * 60
+    sandbox.state.faults = [{"status": 400, "message": message, "count": 1}]
+    result = client(sandbox.url).post_feedback("key-1", "p-1", DATA)
+    assert result.reason == f"Go Shops answered 400: {message[:200]}"
+
+
+@pytest.mark.parametrize("body", [b"[" * 8192, b"<html>" + b"\x00\xff" * 100 + b"</html>", b""])
+def test_any_error_body_gives_a_reason_not_a_crash(body):
+    class Answer(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(400)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args):
+            pass
+
+    with LoopbackServer(Answer, None, name="odd-error-body") as odd:
+        result = client(odd.url).post_feedback("key-1", "p-1", DATA)
+    assert result.status == 400 and result.reason.startswith("Go Shops answered 400") and len(result.reason) <= 230
 
 
 def test_wrong_key_is_a_401(sandbox):

@@ -9,6 +9,10 @@ load from a neighbour on the shared machine moves less than a ratio of two media
   the adapter and what it ships (Powertools, jmespath, typing_extensions) are compiled from source
   at every cold start, while boto3 comes with the runtime. Reported beside the first, same floor.
 
+Beside the times, the same imports in instructions, counted by callgrind when valgrind is installed:
+the same count every run, so the work an import does can be compared across runs and changes even
+where the shared machine's noise hides it in the times.
+
 Also: what each Powertools utility adds on top of boto3 and Powertools' own package (Logger,
 Metrics, Tracer), and each function's init as Lambda runs it: the import, then its side built with
 its three AWS clients (the handlers do that when they find themselves in Lambda).
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -79,23 +84,32 @@ class Interpreters:
             else:
                 (self.runtime_only / origin.parent.relative_to(origin.anchor) / f"{origin.stem}.{sys.implementation.cache_tag}.pyc").unlink(missing_ok=True)
 
-    def run(self, code: str, *, cache: Path, write: bool = False) -> str:
+    def run(self, code: str, *, cache: Path, write: bool = False, under: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
         env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
-        env.update(PYTHONPATH=str(SRC), PYTHONPYCACHEPREFIX=str(cache), AWS_DEFAULT_REGION="us-east-1")
+        env.update(PYTHONPATH=str(SRC), PYTHONPYCACHEPREFIX=str(cache), AWS_DEFAULT_REGION="us-east-1", PYTHONHASHSEED="0")
         if not write:
             env["PYTHONDONTWRITEBYTECODE"] = "1"
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=SRC, check=False)  # noqa: S603 - our own code
+        done = subprocess.run([*under, sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=SRC, check=False)  # noqa: S603 - our own code
         if done.returncode != 0:
             raise RuntimeError(f"fresh interpreter failed: {done.stderr.strip()[-500:]}")
-        return done.stdout
+        return done
+
+    def instructions(self, code: str) -> int:
+        """Instructions a fresh interpreter runs for `code`, counted by callgrind: the same count
+        every run (hash seed fixed), whatever else the shared machine is doing."""
+        done = self.run(code, cache=self.complete, under=("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"))
+        counted = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+        if counted is None:
+            raise RuntimeError(f"callgrind printed no count: {done.stderr.strip()[-300:]}")
+        return int(counted.group(1).replace(",", ""))
 
     def loaded(self, module: str, candidates) -> set[str]:
         """Which of `candidates` are in sys.modules once `module` is imported."""
         code = f"import sys\nimport {module}\nprint(' '.join(name for name in {sorted(candidates)!r} if name in sys.modules))"
-        return set(self.run(code, cache=self.complete).split())
+        return set(self.run(code, cache=self.complete).stdout.split())
 
     def seconds(self, setup: str, statement: str, *, cache: Path) -> float:
-        return float(self.run(_timed(setup, statement), cache=cache).strip().splitlines()[-1])
+        return float(self.run(_timed(setup, statement), cache=cache).stdout.strip().splitlines()[-1])
 
 
 def measure(repeats: int = 15) -> list[Row]:
@@ -118,6 +132,7 @@ def measure(repeats: int = 15) -> list[Row]:
         for _ in range(repeats):
             for name, (setup, statement, cache) in cases.items():
                 samples[name].append(interpreters.seconds(setup, statement, cache=cache))
+        counted = instruction_counts(interpreters) if shutil.which("valgrind") else None
     ms = {name: statistics.median(values) * 1000 for name, values in samples.items()}
 
     def ratio(name: str, floor_name: str = "floor") -> float:
@@ -150,7 +165,33 @@ def measure(repeats: int = 15) -> list[Row]:
                 note=f"against the init floor: the import, then its side built with its 3 AWS clients ({ms[f'{name} init'] - ms[name]:.0f} ms no longer in its first invocation)",
             )
         )
+    rows += instruction_rows(counted) if counted else [Row("cold start", "imports in instructions", "not measured", note="valgrind is not installed")]
     for name, module in UTILITIES.items():
         users = [handler for handler, loaded in imported_by.items() if module in loaded]
         rows.append(Row("cold start", f"  + {name}", f"{ms[name]:.1f} ms", note=f"imported by the {' and '.join(users)} handler{'s' if len(users) > 1 else ''}" if users else "imported by neither handler"))
+    return rows
+
+
+def instruction_counts(interpreters: Interpreters) -> dict[str, int]:
+    """Instructions each import runs beyond an interpreter that imports nothing (callgrind)."""
+    bare = interpreters.instructions("pass")
+    statements = {"floor": "import boto3", **{name: f"import {module}" for name, module in HANDLERS.items()}}
+    return {name: interpreters.instructions(statement) - bare for name, statement in statements.items()}
+
+
+def instruction_rows(counted: dict[str, int]) -> list[Row]:
+    """The import ratios again, in instructions: time on a shared machine moves from run to run,
+    these counts do not, so a change to what the handlers import shows here even inside the noise."""
+    floor = counted["floor"]
+    rows = [Row("cold start", "import boto3 (floor), instructions", f"{floor / 1e6:.0f} M", note="callgrind, beyond a bare interpreter; the same count every run")]
+    for name in HANDLERS:
+        rows.append(
+            Row(
+                "cold start",
+                f"import {name} handler, instructions",
+                f"{counted[name] / 1e6:.0f} M",
+                ratio=counted[name] / floor,
+                note="informational: the work the time above measures, without the machine's noise (cache misses and file reads weigh differently)",
+            )
+        )
     return rows

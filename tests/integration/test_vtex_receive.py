@@ -275,3 +275,4 @@ def test_a_notification_s_log_lines_carry_its_order_state_and_change_as_correlat
         logger.registered_handler.setStream(previous)
     accepted = [json.loads(line) for line in written.getvalue().splitlines() if '"webhook accepted"' in line]
     assert [line["correlation_id"] for line in accepted] == [f"{order_id}/invoiced/2025-03-14T14:15:00.1234567Z"]
+    assert [line["topic"] for line in accepted] == ["invoiced"]  # the state, not "unrecognised"

@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from goshops_adapter.aws import client, in_lambda
 from goshops_adapter.first_seen import FirstSeenStore
 from goshops_adapter.observability import logger, metrics
-from goshops_adapter.platforms import PLATFORMS, shopify
+from goshops_adapter.platforms import PLATFORMS, shopify, vtex
 from goshops_adapter.platforms.base import Webhook, WebhookError
 from goshops_adapter.queue import InteractionQueue
 from goshops_adapter.receiving import Received, Receiver
@@ -34,6 +34,8 @@ from goshops_adapter.tenant_store import TenantStore
 # Headers are not covered by the signature, so anyone can put anything in them (a name, an e-mail):
 # only values shaped like a webhook id (`shopify.webhook_id`) or a topic go into a log line.
 TOPIC = re.compile(r"(?=.{1,64}$)[a-z][a-z0-9_-]*(?:[/:.][a-z0-9_-]+)+")
+# A VTEX order state (payment-approved, invoiced): read from a body only after its hook token matched.
+VTEX_STATE = re.compile(r"[a-z][a-z0-9-]{0,63}")
 # A delivery id the platform module built from a verified body (VTEX: order/state/change time).
 VERIFIED_DELIVERY = re.compile(r"[\w.:/+-]{1,160}")
 
@@ -84,7 +86,7 @@ def report_accepted(platform: str, tenant: str, received: Received) -> None:
         extra={
             "tenant": tenant,
             "platform": platform,
-            "topic": mapped.topic if TOPIC.fullmatch(mapped.topic) else "unrecognised",
+            "topic": mapped.topic if TOPIC.fullmatch(mapped.topic) or (platform == vtex.NAME and VTEX_STATE.fullmatch(mapped.topic)) else "unrecognised",
             "outcome": mapped.outcome,
             "ref": mapped.ref,
             "queued": received.queued,

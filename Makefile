@@ -15,6 +15,7 @@ help:
 	@echo "make lint    - ruff and cfn-lint"
 
 $(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "make: $(PYTHON) is older than Python 3.11: run with PYTHON=python3.11 (or newer)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstalled only when the requirements change.

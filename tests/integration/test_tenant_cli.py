@@ -208,7 +208,7 @@ def test_show_masks_secrets_under_keys_of_its_own_judged_by_their_name(stack, ca
 
 
 def test_list_shows_names_and_platforms_and_flags_a_broken_secret(stack, capsys):
-    run_cli(capsys, "tenant", "add", "listed", "--goshops-project", "listed-project", "--goshops-api-key", "k", "--shopify-webhook-secret", "s")
+    run_cli(capsys, "tenant", "add", "listed", "--goshops-project", "listed-project", "--goshops-api-key", "k", "--shopify-webhook-secret", "shpss_0123456789abcdef")
     stack.client("secretsmanager").create_secret(Name=f"{stack.resources.tenant_secret_prefix}broken", SecretString=json.dumps({"goshops": {}}))
 
     code, out, _err = run_cli(capsys, "tenant", "list")
@@ -240,7 +240,7 @@ def test_rotate_generates_a_hook_token_and_takes_other_values_from_a_flag(stack,
     code, _out, _err = run_cli(capsys, "tenant", "rotate", "rotated", "vtex-app-token", "--value", "new-app-token")
     assert code == 0 and secret_of(stack, "rotated")["vtex"]["app_token"] == "new-app-token"
 
-    run_cli(capsys, "tenant", "add", "shoponly", "--goshops-project", "p", "--goshops-api-key", "k", "--shopify-webhook-secret", "s")
+    run_cli(capsys, "tenant", "add", "shoponly", "--goshops-project", "p", "--goshops-api-key", "k", "--shopify-webhook-secret", "shpss_0123456789abcdef")
     code, _out, err = run_cli(capsys, "tenant", "rotate", "shoponly", "vtex-hook-token")
     assert code == 2 and "no vtex block" in err
 
@@ -443,3 +443,24 @@ def test_an_empty_stack_name_is_refused_rather_than_taken_for_the_local_stack(ca
     code, out, err = run_cli(capsys, "tenant", "list", "--stack", "")
 
     assert code == 2 and "--stack needs the stack's name" in err and out == ""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("tenant", "add", "shortsecret", "--goshops-project", "p", "--goshops-api-key", "k", "--shopify-webhook-secret", "placeholder"),
+        ("tenant", "add", "shorttoken", "--goshops-project", "p", "--goshops-api-key", "k", "--vtex-account", "acme", "--vtex-app-key", "k", "--vtex-app-token", "t", "--vtex-hook-token", "abc"),
+    ],
+)
+def test_a_short_signing_secret_is_refused_as_the_template_refuses_it(stack, capsys, argv):
+    code, _out, err = run_cli(capsys, *argv)
+    assert code == 2 and "must be at least 16 characters: whoever knows it can sign webhooks" in err
+    assert run_cli(capsys, "tenant", "show", argv[2])[0] == 2  # nothing written
+
+
+def test_a_short_signing_secret_is_refused_by_rotate_too(stack, capsys):
+    run_cli(capsys, "tenant", "add", "rotshort", "--goshops-project", "p", "--goshops-api-key", "k", "--vtex-account", "acme", "--vtex-app-key", "k", "--vtex-app-token", "t")
+    before = secret_of(stack, "rotshort")
+    code, _out, err = run_cli(capsys, "tenant", "rotate", "rotshort", "vtex-hook-token", "--value", "abc")
+    assert code == 2 and "vtex.hook_token must be at least 16 characters" in err
+    assert secret_of(stack, "rotshort") == before

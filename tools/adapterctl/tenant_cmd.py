@@ -150,7 +150,15 @@ def _add_value_arguments(parser) -> None:
 
 
 # ---------------------------------------------------------------- building a config from the input
+# Whoever knows one of these can sign webhooks: a short placeholder typed at a prompt must not become
+# one (the template asks the same of its parameters; Shopify's client secrets are longer).
+SIGNING_SECRETS = frozenset({"shopify.webhook_secret", "vtex.hook_token"})
+MIN_SIGNING_SECRET_LENGTH = 16
+
+
 def _set(raw: dict, path: str, value) -> None:
+    if path in SIGNING_SECRETS and isinstance(value, str) and len(value.strip()) < MIN_SIGNING_SECRET_LENGTH:
+        raise CommandError(f"{path} must be at least {MIN_SIGNING_SECRET_LENGTH} characters: whoever knows it can sign webhooks")
     block, key = path.split(".")
     values = raw.setdefault(block, {})
     if not isinstance(values, dict):

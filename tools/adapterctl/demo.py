@@ -60,6 +60,7 @@ class Demo:
             deliveries = sample_deliveries(self.tenants)
             for delivery in deliveries:
                 self.send(delivery, delivery.name)
+            self.say("   (the checkout is ignored until it has a customer: the update that names one sends its items)")
             self.say("   ... and what the adapter refuses or recognises:")
             self.send(deliveries[0], "the same orders/paid again (Shopify retry)")
             self.say("   (the same body is taken for a retry and queued again; the deliver side posts each interaction once)")
@@ -78,7 +79,8 @@ class Demo:
             stack.sandbox.state.faults = [{"status": 400, "count": 3, "message": "data.customer is required"}]
             order = json.loads((PAYLOADS / "shopify" / "orders-paid.json").read_text(encoding="utf-8"))
             order["id"] = 6120457731999
-            self.send(self.shopify("orders/paid", json.dumps(order).encode(), "second-order"), "orders/paid for another order")
+            order["created_at"], order["processed_at"] = "2025-03-15T09:02:11-04:00", "2025-03-15T09:03:27-04:00"  # the next day
+            self.send(self.shopify("orders/paid", json.dumps(order).encode(), "second-order"), "orders/paid, the customer's next order")
             stack.wait_until_drained(60)
             sqs = stack.client("sqs")
             failed = list_failed(sqs, stack.resources.failed_queue_url)

@@ -109,3 +109,20 @@ def test_status_says_when_another_reader_holds_dlq_entries(stack, capsys, monkey
         sqs.change_message_visibility(QueueUrl=dlq, ReceiptHandle=held["ReceiptHandle"], VisibilityTimeout=0)
     code, out, _err = run_cli(capsys, "status", "--tenant", "both", "--no-check")
     assert "held by another" not in out and "1 failed interaction(s) for this tenant" in out
+
+
+def test_connect_vtex_and_status_work_against_the_local_stack(capsys, monkeypatch, tmp_path):
+    # `make local` serves the sample VTEX tenant's OMS with the order-hook API behind it, and that
+    # API pings this stack when the hook is saved, as VTEX pings a deployed one.
+    from adapterctl.samples import SAMPLE_TENANT, sample_tenants
+
+    with fresh_local_stack(sample_tenants()) as local:
+        use_stack(local, monkeypatch, tmp_path)
+        code, out, _err = run_cli(capsys, "status", "--tenant", SAMPLE_TENANT)
+        assert code == 0 and "no order hook yet for this app key" in out
+        code, out, err = run_cli(capsys, "connect", "vtex", "--tenant", SAMPLE_TENANT)
+        assert code == 0, err
+        assert "Saved: VTEX pinged the URL and got 200." in out
+        assert [ping["status"] for ping in local.vtex_hooks.state.pings] == [200]
+        code, out, _err = run_cli(capsys, "status", "--tenant", SAMPLE_TENANT)
+        assert code == 0 and "connected: VTEX sends payment-approved, ready-for-handling, invoiced here with the hook token" in out

@@ -83,7 +83,11 @@ def run(args) -> int:
                 print(f"  {platform:8} {stack.url}/webhooks/{platform}/{tenant}", flush=True)
     print(f"Interactions go to {stack.goshops_base_url}" + (" (local sandbox; GET /_sandbox/received)" if stack.sandbox else ""), flush=True)
     if stack.vtex_oms:
-        print(f"VTEX orders of tenants with vtex.base_url \"local-oms\" come from an OMS stand-in at {stack.vtex_oms.url} (PUT /_sandbox/orders adds orders)", flush=True)
+        print(
+            f"VTEX orders of tenants with vtex.base_url \"local-oms\" come from an OMS stand-in at {stack.vtex_oms.url} "
+            "(PUT /_sandbox/orders adds orders); its order-hook API takes `adapterctl connect vtex` and pings this stack",
+            flush=True,
+        )
     print("Failed interactions: `adapterctl dlq list`; replay: `adapterctl dlq replay`. Ctrl-C stops.", flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

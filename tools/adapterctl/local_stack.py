@@ -9,7 +9,8 @@
   invocation leaves the whole batch, and the queue's own redrive policy moves what keeps failing.
 - Go Shops is the local sandbox unless a base URL is given.
 - A tenant whose vtex.base_url is "local-oms" reads its orders from a local VTEX OMS stand-in that
-  serves the sample orders; any other base_url is used as it is.
+  serves the sample orders, and whose order-hook configuration API (a hook-config stand-in behind
+  it) pings this stack, so `adapterctl connect vtex` works here; any other base_url is used as it is.
 
 The handlers run in this process, exactly as deployed, pointed at the emulator through the SDK's
 AWS_ENDPOINT_URL setting.
@@ -35,6 +36,7 @@ import urllib3
 from adapterctl.goshops_sandbox import GoShopsSandbox
 from adapterctl.jsonfile import read_json_object
 from adapterctl.template import Resolver, load_template
+from adapterctl.vtex_hook_standin import VtexHookStandIn
 from adapterctl.vtex_oms import VtexOmsStandIn, uses_local_oms, with_oms_url
 
 REGION = "us-east-1"
@@ -279,6 +281,7 @@ class LocalStack:
         self._receive_lock = threading.Lock()
         self.sandbox: GoShopsSandbox | None = None
         self.vtex_oms: VtexOmsStandIn | None = None
+        self.vtex_hooks: VtexHookStandIn | None = None
         self.resources: LocalResources | None = None
         self.receive_invocations = 0
         self.deliver_invocations = 0
@@ -326,6 +329,8 @@ class LocalStack:
             self.sandbox.stop()
         if self.vtex_oms:
             self.vtex_oms.stop()
+        if self.vtex_hooks:
+            self.vtex_hooks.stop()
         self._moto.stop()
         # Put the process back as it was: anything after this (a test with its own AWS) must not
         # find the stopped emulator's endpoint.
@@ -343,7 +348,9 @@ class LocalStack:
             return self.tenants
         from adapterctl.samples import sample_vtex_orders  # samples imports this module
 
-        self.vtex_oms = VtexOmsStandIn({vtex["app_key"]: vtex["app_token"] for vtex in local}, sample_vtex_orders()).start()
+        credentials = {vtex["app_key"]: vtex["app_token"] for vtex in local}
+        self.vtex_hooks = VtexHookStandIn(credentials).start()
+        self.vtex_oms = VtexOmsStandIn(credentials, sample_vtex_orders(), hook_config_url=self.vtex_hooks.url).start()
         return with_oms_url(self.tenants, self.vtex_oms.url)
 
     def __enter__(self) -> LocalStack:

@@ -11,6 +11,10 @@ Control endpoints: the Go Shops sandbox's, under `/_sandbox/` (not part of VTEX)
 - `PUT keys`: `{"app key": "app token", ...}` replaces the accepted credentials.
 - `PUT faults` (`status`, `retry_after`, `delay`, `reset`, `count`, `probability`), applied to order
   reads before anything else; `DELETE faults` clears them. `PUT latency`: `{"seconds": 0.05}`.
+
+The account's order-hook configuration API (`/api/orders/hook/config`, same host in VTEX) is passed
+on to a hook-config stand-in when one is given (`hook_config_url`), as the local stack does, so
+`adapterctl connect vtex` and `status` work against it.
 """
 
 from __future__ import annotations
@@ -22,9 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import urllib3
+
 from adapterctl import goshops_sandbox
 from adapterctl.goshops_sandbox import SandboxState
 from adapterctl.loopback import LoopbackServer
+from adapterctl.vtex_hook_standin import HOOK_CONFIG_PATH, PING_TIMEOUT_SECONDS
 
 ORDER_PREFIX = "/api/oms/pvt/orders/"
 # What a tenant's vtex.base_url says to be served by this stand-in in the local stack.
@@ -36,6 +43,7 @@ class OmsState(SandboxState):
     """`keys` are app key -> app token; `received` lists the order reads answered."""
 
     orders: dict[str, dict] = field(default_factory=dict)
+    hook_config_url: str = ""  # where the account's order-hook configuration API is served, if anywhere
 
     def add_orders(self, orders: dict | list[dict]) -> int:
         batch = orders if isinstance(orders, list) else [orders]
@@ -48,11 +56,32 @@ class OmsState(SandboxState):
 class _Handler(goshops_sandbox._Handler):  # its JSON answers, body reading and quiet logging
 
 
+    def _hook_config(self) -> bool:
+        """Pass a request for the order-hook configuration on, as one account's API; False if not one."""
+        target = self.server.state.hook_config_url
+        if urlsplit(self.path).path != HOOK_CONFIG_PATH or not target:
+            return False
+        headers = {name: value for name, value in self.headers.items() if name.lower() in ("accept", "content-type", "x-vtex-api-appkey", "x-vtex-api-apptoken")}
+        # Saving waits for the ping to the hook's URL to be answered.
+        answer = urllib3.request(self.command, target + self.path, body=self._body() or None, headers=headers, retries=False, timeout=PING_TIMEOUT_SECONDS + 5)
+        self.send_response(answer.status)
+        for name in ("content-type", "retry-after"):
+            if name in answer.headers:
+                self.send_header(name, answer.headers[name])
+        self.send_header("content-length", str(len(answer.data)))
+        self.end_headers()
+        self.wfile.write(answer.data)
+        return True
+
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming; the OMS takes no POST here
+        if self._hook_config():
+            return
         self._body()
         self._answer(404, {"error": {"code": "404", "message": "not found"}})
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        if self._hook_config():
+            return None
         path = urlsplit(self.path).path
         if not path.startswith(ORDER_PREFIX):
             return super().do_GET()  # /_sandbox/received
@@ -102,6 +131,8 @@ class _Handler(goshops_sandbox._Handler):  # its JSON answers, body reading and 
         return self._answer(200, {"added": self.server.state.add_orders(payload)})
 
     def do_DELETE(self) -> None:  # noqa: N802
+        if self._hook_config():
+            return None
         if urlsplit(self.path).path != "/_sandbox/orders":
             return super().do_DELETE()  # received, faults
         self._body()
@@ -113,8 +144,8 @@ class _Handler(goshops_sandbox._Handler):  # its JSON answers, body reading and 
 class VtexOmsStandIn(LoopbackServer):
     """The stand-in on a loopback port of its own; `state` is inspectable directly by in-process tests."""
 
-    def __init__(self, keys: dict[str, str] | None = None, orders: list[dict] | None = None, port: int = 0):
-        state = OmsState(keys=dict(keys or {}))
+    def __init__(self, keys: dict[str, str] | None = None, orders: list[dict] | None = None, port: int = 0, hook_config_url: str = ""):
+        state = OmsState(keys=dict(keys or {}), hook_config_url=hook_config_url)
         state.add_orders(list(orders or []))
         super().__init__(_Handler, state, name="vtex-oms", port=port)
 

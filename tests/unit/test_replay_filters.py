@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapterctl.dlq import ProgressBar, parse_since, positive_int, tenant_name
-from adapterctl.replay import NO_REASON, FailedInteraction, Filters, group_counts
+from adapterctl.replay import NO_REASON, FailedInteraction, Filters, QueueDepth, group_counts, unseen
 
 
 def sqs_message(tenant="acme", event="purchase", reason="Go Shops answered 400: data.item is required", failed_at="2025-03-14T10:00:00Z", body=None, sent_ms=None) -> dict:
@@ -135,3 +135,17 @@ def test_the_progress_bar_is_drawn_only_on_a_terminal(terminal, drawn):
     bar(1, 2)
     bar.close()
     assert out.getvalue() == drawn
+
+
+@pytest.mark.parametrize(
+    ("visible", "in_flight", "read", "unseen_count"),
+    [
+        (0, 2, 0, 2),  # another reader holds both
+        (0, 2, 2, 0),  # SQS's counts lag a listing that just released them: this reading saw both
+        (3, 2, 3, 2),
+        (3, 2, 4, 1),
+        (3, 2, 9, 0),  # more read than counted: new entries arrived meanwhile
+    ],
+)
+def test_only_what_a_reading_fell_short_by_is_reported_held(visible, in_flight, read, unseen_count):
+    assert unseen(QueueDepth(visible, in_flight, None), read) == unseen_count

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from adapterctl.replay import Filters, group_counts, held_note, list_failed, queue_depth, replay
+from adapterctl.replay import Filters, group_counts, held_note, list_failed, queue_depth, replay, unseen
 from adapterctl.targets import Target, TargetError, add_target_arguments, aws_exit_code, resolve_target
 from goshops_adapter.interactions import EVENTS
 from goshops_adapter.tenants import is_valid_tenant_name
@@ -88,8 +88,9 @@ def run_list(args) -> int:
     target = resolve_target(args)
     sqs = target.client("sqs")
     try:
-        held = queue_depth(sqs, target.failed_queue_url).in_flight
+        depth = queue_depth(sqs, target.failed_queue_url)
         items = list_failed(sqs, target.failed_queue_url)
+        held = unseen(depth, len(items))
     except (BotoCoreError, ClientError) as exc:
         raise unreachable(target, exc) from None
     print_listing(items, held=held)

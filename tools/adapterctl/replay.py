@@ -102,7 +102,7 @@ class ReplaySummary:
     failed: int = 0  # selected, could not be re-queued, left in place
     selected: int = 0  # what a dry run would move
     came_back: int = 0  # moved by this run, failed again and back in the DLQ: left there
-    held_elsewhere: int = 0  # held by another reader when the run began: not seen by it
+    held_elsewhere: int = 0  # counted in flight when the run began and not read by it
     interrupted: bool = False  # Ctrl-C: the counts say how far it got
     errors: list[str] = field(default_factory=list)
 
@@ -183,7 +183,6 @@ def replay(
     # the same interaction dead-lettered twice earlier, and is moved like the rest.
     moved_bodies: set[bytes] = set()
     depth = queue_depth(sqs, dlq_url)
-    summary.held_elsewhere = depth.in_flight
     total = depth.visible + depth.in_flight
     done = 0
     unhandled: list[FailedInteraction] = []  # read, not yet handled: released if the run stops
@@ -226,6 +225,9 @@ def replay(
         summary.errors.append(f"stopped: {exc}; what was not read is still there, run the replay again")
     finally:
         release(sqs, dlq_url, left_in_place + unhandled)
+    read_all = not summary.interrupted and not summary.errors and not (filters.limit is not None and summary.selected >= filters.limit)
+    if read_all:
+        summary.held_elsewhere = unseen(depth, done - summary.came_back)
     return summary
 
 
@@ -284,6 +286,14 @@ def _server_ms(date: str | None) -> int | None:
         return int(parsedate_to_datetime(date).timestamp()) * 1000 if date else None
     except (TypeError, ValueError):
         return None
+
+
+def unseen(depth: QueueDepth, read: int) -> int:
+    """How many of those SQS counted in flight a reading that saw `read` entries cannot have seen.
+
+    SQS's counts lag: right after a listing released what it read they may still count those in
+    flight though a new reading sees them all. Only what the reading fell short by is reported."""
+    return min(depth.in_flight, max(0, depth.visible + depth.in_flight - read))
 
 
 def held_note(count: int) -> str:

@@ -13,7 +13,7 @@ from collections import Counter
 from adapterctl.connect import webhook_url
 from adapterctl.connect_shopify import ShopifyAdmin, ShopifyError, http_base_url, list_subscriptions, topic_enum
 from adapterctl.connect_vtex import VtexError, VtexHookConfig, describe_hook_changes, desired_config
-from adapterctl.replay import held_note, list_failed, queue_depth
+from adapterctl.replay import held_note, list_failed, queue_depth, unseen
 from adapterctl.targets import add_target_arguments, resolve_target
 from adapterctl.tenant_secrets import TenantSecrets, reports_errors
 from goshops_adapter.platforms.shopify import SUBSCRIBED_TOPICS
@@ -50,8 +50,10 @@ def run(args) -> int:
             print(f"  {'':9} {check(url)}")
 
     sqs = target.client("sqs")
-    held = queue_depth(sqs, target.failed_queue_url).in_flight
-    failed = [item for item in list_failed(sqs, target.failed_queue_url) if item.tenant == args.tenant]
+    depth = queue_depth(sqs, target.failed_queue_url)
+    every = list_failed(sqs, target.failed_queue_url)
+    held = unseen(depth, len(every))
+    failed = [item for item in every if item.tenant == args.tenant]
     if held:
         print(f"  {'DLQ':9} {held_note(held)}")
     if not failed:

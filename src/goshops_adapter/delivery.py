@@ -173,6 +173,14 @@ class Deliverer:
         if result.verdict is Verdict.DELIVERED:
             accepted.append(result.status)
             return {"status": result.status}
+        if result.verdict is Verdict.REAUTHENTICATE and tenant.goshops.project != message.project:
+            # The interaction keeps the project it was received for; the tenant's key may now be
+            # another project's. Saying so tells the operator why a new key does not help.
+            result = PostResult(
+                status=result.status,
+                reason=f"{result.reason} (the tenant now posts to project {tenant.goshops.project!r}; this interaction is for {message.project!r})",
+                retry_after=result.retry_after,
+            )
         raise _Failed(result)
 
     def _dead_letter(self, body: str, message: InteractionMessage | None, reason: str, *, status: int | None) -> str:

@@ -247,6 +247,21 @@ def test_a_key_still_refused_after_reading_it_again_is_retried_later(aws, status
     assert dead_letters(aws) == []
 
 
+def test_a_401_for_an_interaction_of_the_tenants_former_project_says_so(aws):
+    # The interaction keeps the project it was received for; a key of the tenant's new project
+    # presumably does not authorise it, and a new key would not help.
+    tenants = Tenants("key-2")
+    tenants.secret["goshops"]["project"] = "p-2"
+    tenants.cached = parse_tenant_config("acme", tenants.secret)
+    goshops = ScriptedGoShops(answer(401), answer(401))
+    with pytest.raises(RetryLater) as retry:
+        make_deliverer(aws, goshops, tenants).deliver(message_body(), 2)
+    assert retry.value.reason == "Go Shops answered 401 (the tenant now posts to project 'p-2'; this interaction is for 'p-1')"
+    assert [project for _, project, _ in goshops.posts] == ["p-1", "p-1"]
+    assert make_deliverer(aws, ScriptedGoShops(answer(401), answer(401)), tenants).deliver(message_body(), MAX_RECEIVES) == DEAD_LETTERED
+    assert "this interaction is for 'p-1'" in dead_letters(aws)[0]["reason"]
+
+
 def test_429_is_retried_after_what_retry_after_says(aws):
     with pytest.raises(RetryLater) as retry:
         make_deliverer(aws, ScriptedGoShops(answer(429, retry_after=7))).deliver(message_body(), 1)

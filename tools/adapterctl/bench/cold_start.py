@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -31,6 +30,7 @@ import tempfile
 from pathlib import Path
 
 from adapterctl.bench.report import Row
+from adapterctl.bench.timing import has_callgrind, instructions
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 HANDLERS = {"receive": "goshops_adapter.handlers.receive", "deliver": "goshops_adapter.handlers.deliver"}
@@ -84,24 +84,22 @@ class Interpreters:
             else:
                 (self.runtime_only / origin.parent.relative_to(origin.anchor) / f"{origin.stem}.{sys.implementation.cache_tag}.pyc").unlink(missing_ok=True)
 
-    def run(self, code: str, *, cache: Path, write: bool = False, under: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    def environment(self, cache: Path, *, write: bool = False) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
         env.update(PYTHONPATH=str(SRC), PYTHONPYCACHEPREFIX=str(cache), AWS_DEFAULT_REGION="us-east-1", PYTHONHASHSEED="0")
         if not write:
             env["PYTHONDONTWRITEBYTECODE"] = "1"
-        done = subprocess.run([*under, sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=SRC, check=False)  # noqa: S603 - our own code
+        return env
+
+    def run(self, code: str, *, cache: Path, write: bool = False) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=self.environment(cache, write=write), cwd=SRC, check=False)  # noqa: S603 - our own code
         if done.returncode != 0:
             raise RuntimeError(f"fresh interpreter failed: {done.stderr.strip()[-500:]}")
         return done
 
     def instructions(self, code: str) -> int:
-        """Instructions a fresh interpreter runs for `code`, counted by callgrind: the same count
-        every run (hash seed fixed), whatever else the shared machine is doing."""
-        done = self.run(code, cache=self.complete, under=("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"))
-        counted = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
-        if counted is None:
-            raise RuntimeError(f"callgrind printed no count: {done.stderr.strip()[-300:]}")
-        return int(counted.group(1).replace(",", ""))
+        """Instructions a fresh interpreter runs for `code`, with the complete bytecode cache."""
+        return instructions(["-c", code], env=self.environment(self.complete), cwd=SRC)
 
     def loaded(self, module: str, candidates) -> set[str]:
         """Which of `candidates` are in sys.modules once `module` is imported."""
@@ -132,7 +130,7 @@ def measure(repeats: int = 15) -> list[Row]:
         for _ in range(repeats):
             for name, (setup, statement, cache) in cases.items():
                 samples[name].append(interpreters.seconds(setup, statement, cache=cache))
-        counted = instruction_counts(interpreters) if shutil.which("valgrind") else None
+        counted = instruction_counts(interpreters) if has_callgrind() else None
     ms = {name: statistics.median(values) * 1000 for name, values in samples.items()}
 
     def ratio(name: str, floor_name: str = "floor") -> float:

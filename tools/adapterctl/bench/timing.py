@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+# Counts every instruction the process runs, all threads (run one at a time), not the kernel's.
+CALLGRIND = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
 
 
 def cpu_per_call(cases: dict[str, Callable[[], object]], *, repeats: int, block_seconds: float = 0.05) -> dict[str, float]:
@@ -58,3 +65,17 @@ def stdout_bytes(fn: Callable[[], object]) -> int:
             os.dup2(saved, 1)
             os.close(saved)
         return os.fstat(captured.fileno()).st_size
+
+
+def has_callgrind() -> bool:
+    return shutil.which("valgrind") is not None
+
+
+def instructions(argv: list[str], *, env: dict[str, str], cwd: Path) -> int:
+    """Instructions a fresh interpreter runs for `argv` (after `python`), counted by callgrind: the
+    same count every run with the hash seed fixed, whatever else the shared machine is doing."""
+    done = subprocess.run([*CALLGRIND, sys.executable, *argv], capture_output=True, text=True, env={**env, "PYTHONHASHSEED": "0"}, cwd=cwd, check=False)  # noqa: S603 - our own code
+    counted = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if done.returncode != 0 or counted is None:
+        raise RuntimeError(f"callgrind run failed: {done.stderr.strip()[-500:]}")
+    return int(counted.group(1).replace(",", ""))

@@ -73,11 +73,17 @@ class TenantConfig:
 
 
 def _is_safe_base_url(url: str) -> bool:
-    """https anywhere; plain http only to a local stand-in of the OMS."""
+    """https anywhere; plain http only to a local stand-in of the OMS. Nothing two URL parsers
+    could read as different hosts (a backslash, user info) and no query or fragment, which would
+    cut off the order path appended to it: the app key and token go where this URL says."""
+    if "\\" in url or not url.isascii() or not url.isprintable():
+        return False
     try:
         parsed = urlsplit(url)
         parsed.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:  # e.g. "https://[shop": not a URL at all
+        return False
+    if "@" in parsed.netloc or parsed.query or parsed.fragment or "?" in url or "#" in url:
         return False
     if parsed.scheme == "https" and parsed.hostname:
         return True

@@ -80,6 +80,13 @@ VTEX = {"account": "shop", "app_key": "k", "app_token": "t", "hook_token": "h"}
         ({**VTEX, "base_url": "ftp://shop.example"}, "vtex.base_url must be an https:// URL"),
         ({**VTEX, "base_url": "https://[shop"}, "vtex.base_url must be an https:// URL"),
         ({**VTEX, "base_url": "https://shop.example:port"}, "vtex.base_url must be an https:// URL"),
+        # Read as one host here and as another by the HTTP client, or the order path cut off.
+        ({**VTEX, "base_url": "http://127.0.0.2:8123\\@localhost"}, "vtex.base_url must be an https:// URL"),
+        ({**VTEX, "base_url": "http://evil.example\\@127.0.0.1"}, "vtex.base_url must be an https:// URL"),
+        ({**VTEX, "base_url": "https://user:pass@shop.example"}, "vtex.base_url must be an https:// URL"),
+        ({**VTEX, "base_url": "https://shop.example/?x="}, "vtex.base_url must be an https:// URL"),
+        ({**VTEX, "base_url": "http://127.0.0.1:9001/2018-06-01/runtime/invocation/next#"}, "vtex.base_url must be an https:// URL"),
+        ({**VTEX, "base_url": "https://shop.exam\nple"}, "vtex.base_url must be an https:// URL"),
     ],
 )
 def test_where_the_app_key_is_sent_must_be_vtex_over_https(vtex, problem):

@@ -107,6 +107,13 @@ def test_a_wrong_token_is_a_clear_error(capsys, admin):
     assert "Traceback" not in out + err
 
 
+def test_a_token_no_header_can_carry_is_a_clear_error_that_does_not_quote_it(capsys, admin):
+    # http.client's own error would quote the header, token and all, into a traceback on stderr.
+    code, out, err = connect(capsys, admin, token="shpat_TOPSECRET\r\nX-Evil: 1")
+    assert code == 2
+    assert "cannot be sent in an HTTP header" in err and "TOPSECRET" not in out + err and "Traceback" not in out + err
+
+
 def test_missing_scopes_are_named(capsys, admin):
     code, _out, err = connect(capsys, admin, token=NO_SCOPE_TOKEN)
 

@@ -464,3 +464,9 @@ def test_a_short_signing_secret_is_refused_by_rotate_too(stack, capsys):
     code, _out, err = run_cli(capsys, "tenant", "rotate", "rotshort", "vtex-hook-token", "--value", "abc")
     assert code == 2 and "vtex.hook_token must be at least 16 characters" in err
     assert secret_of(stack, "rotshort") == before
+
+
+def test_an_admin_token_no_header_can_carry_is_refused_unquoted(stack, capsys):
+    run_cli(capsys, "tenant", "add", "admintok", "--goshops-project", "p", "--goshops-api-key", "k", "--shopify-webhook-secret", "shpss_0123456789abcdef")
+    code, out, err = run_cli(capsys, "tenant", "update", "admintok", "--shopify-admin-token", "shpat_TOPSECRET\r\nX-Evil: 1")
+    assert code == 2 and "shopify.admin_token must be printable ASCII" in err and "TOPSECRET" not in out + err

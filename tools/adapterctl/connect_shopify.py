@@ -153,6 +153,8 @@ class ShopifyAdmin:
                 )
             except urllib3.exceptions.HTTPError as exc:
                 raise ShopifyError(f"cannot reach {self.endpoint}: {exc.__class__.__name__}") from None
+            except ValueError:  # a header value http.client refuses: its message quotes the value, the token
+                raise ShopifyError("the Admin API access token cannot be sent in an HTTP header (not printable ASCII)", exit_code=2) from None
             payload = parse_json(response.data)
             retry_in = self._check_answer(response, payload)
             if retry_in is None:

@@ -88,6 +88,8 @@ def validated(name: str, raw: object) -> TenantConfig:
         for key, value in values.items() if isinstance(values, dict) else ():
             if is_secret_field(block, key) and value is not None and not isinstance(value, str):
                 raise CommandError(f"tenant {name!r}: {block}.{key} must be a string")
+            if (block, key) == ("shopify", "admin_token") and isinstance(value, str) and not (value.isascii() and value.isprintable()):
+                raise CommandError(f"tenant {name!r}: shopify.admin_token must be printable ASCII: it is sent in an HTTP header")
     return config
 
 

@@ -133,6 +133,12 @@ def test_a_dash_or_nothing_connects_the_default_tenant_to_no_platform(parameters
     assert _condition("DefaultTenantHasVtex", parameters) is vtex
 
 
+def test_the_project_cannot_break_the_default_tenants_secret():
+    # It is written into the secret's JSON by Sub: a quote would make every webhook of the tenant a 500.
+    assert _allowed("GoShopsProject", "acme-project_01") and _allowed("GoShopsProject", "")
+    assert not any(_allowed("GoShopsProject", f"acme{bad}") for bad in ('"', "\\", "\n"))
+
+
 @pytest.mark.parametrize("parameter", ["GoShopsApiKey", "VtexAppKey", "VtexAppToken", "VtexHookToken"])
 def test_a_secret_sent_in_an_http_header_is_printable_ascii(parameter):
     # The tenant config refuses anything else (an HTTP client error would quote it into a log line).

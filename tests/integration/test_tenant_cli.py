@@ -100,7 +100,7 @@ def test_add_asks_for_what_is_missing_secrets_through_getpass(stack, capsys, mon
 def test_add_from_file_with_flags_overriding_it(stack, capsys, tmp_path):
     config = {
         "goshops": {"project": "file-project", "api_key": "file-key"},
-        "vtex": {"account": "filestore", "app_key": "k", "app_token": "t", "hook_token": "file-hook-token", "purchase_states": ["invoiced"]},
+        "vtex": {"account": "filestore", "app_key": "k", "app_token": "t", "hook_token": "file-hook-token-0123", "purchase_states": ["invoiced"]},
         "options": {"item_id": "sku"},
     }
     path = tmp_path / "tenant.json"
@@ -111,7 +111,7 @@ def test_add_from_file_with_flags_overriding_it(stack, capsys, tmp_path):
     assert code == 0, err
     written = secret_of(stack, "filed")
     assert written["goshops"] == {"project": "file-project", "api_key": "flag-key"}
-    assert written["vtex"]["hook_token"] == "file-hook-token"  # given, so not generated
+    assert written["vtex"]["hook_token"] == "file-hook-token-0123"  # given, so not generated
     assert written["options"] == {"item_id": "sku"}
 
 
@@ -410,7 +410,7 @@ def test_a_prompt_closed_with_end_of_input_writes_nothing_and_says_so(stack, cap
     [
         ({"goshops": "x"}, ["--goshops-project", "p"], "goshops must be a JSON object"),
         ({"goshops": {"project": "p", "api_key": "k"}, "options": "sku"}, ["--item-id", "sku"], "options must be a JSON object"),
-        ({"goshops": {"project": "p", "api_key": "k"}, "shopify": {"webhook_secret": "s", "admin_token": {"value": "shpat_in_an_object_0001"}}}, [], "shopify.admin_token must be a string"),
+        ({"goshops": {"project": "p", "api_key": "k"}, "shopify": {"webhook_secret": "shpss_0123456789abcdef", "admin_token": {"value": "shpat_in_an_object_0001"}}}, [], "shopify.admin_token must be a string"),
     ],
 )
 def test_a_file_of_the_wrong_shape_is_a_clear_error_not_a_traceback(stack, capsys, tmp_path, file_config, flags, expected):
@@ -470,3 +470,11 @@ def test_an_admin_token_no_header_can_carry_is_refused_unquoted(stack, capsys):
     run_cli(capsys, "tenant", "add", "admintok", "--goshops-project", "p", "--goshops-api-key", "k", "--shopify-webhook-secret", "shpss_0123456789abcdef")
     code, out, err = run_cli(capsys, "tenant", "update", "admintok", "--shopify-admin-token", "shpat_TOPSECRET\r\nX-Evil: 1")
     assert code == 2 and "shopify.admin_token must be printable ASCII" in err and "TOPSECRET" not in out + err
+
+
+def test_a_short_signing_secret_in_a_file_is_refused_as_from_a_flag(stack, capsys, tmp_path):
+    config = tmp_path / "weak.json"
+    config.write_text(json.dumps({"goshops": {"project": "p", "api_key": "k"}, "vtex": {"account": "acme", "app_key": "k", "app_token": "t", "hook_token": "ab"}}))
+    code, _out, err = run_cli(capsys, "tenant", "add", "weakfile", "--from-file", str(config))
+    assert code == 2 and "vtex.hook_token must be at least 16 characters" in err
+    assert run_cli(capsys, "tenant", "show", "weakfile")[0] == 2  # nothing written

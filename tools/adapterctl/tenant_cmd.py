@@ -156,9 +156,13 @@ SIGNING_SECRETS = frozenset({"shopify.webhook_secret", "vtex.hook_token"})
 MIN_SIGNING_SECRET_LENGTH = 16
 
 
-def _set(raw: dict, path: str, value) -> None:
+def _check_signing_secret(path: str, value) -> None:
     if path in SIGNING_SECRETS and isinstance(value, str) and len(value.strip()) < MIN_SIGNING_SECRET_LENGTH:
         raise CommandError(f"{path} must be at least {MIN_SIGNING_SECRET_LENGTH} characters: whoever knows it can sign webhooks")
+
+
+def _set(raw: dict, path: str, value) -> None:
+    _check_signing_secret(path, value)
     block, key = path.split(".")
     values = raw.setdefault(block, {})
     if not isinstance(values, dict):
@@ -193,6 +197,9 @@ def _merge(base: dict, changes: dict) -> dict:
 def _changes_from_arguments(args) -> dict:
     """What the file and the flags say, flags winning."""
     changes = _read_file(args.from_file) if args.from_file else {}
+    for path in SIGNING_SECRETS:  # what this command writes, from the file as from a flag (a mask keeps the stored value)
+        if not looks_masked(_get(changes, path)):
+            _check_signing_secret(path, _get(changes, path))
     for field in FIELDS:
         value = getattr(args, field.dest)
         if value is not None:

@@ -6,6 +6,7 @@ the running deliver function on its next 401 (no restart, nothing dead-lettered)
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 
@@ -478,3 +479,12 @@ def test_a_short_signing_secret_in_a_file_is_refused_as_from_a_flag(stack, capsy
     code, _out, err = run_cli(capsys, "tenant", "add", "weakfile", "--from-file", str(config))
     assert code == 2 and "vtex.hook_token must be at least 16 characters" in err
     assert run_cli(capsys, "tenant", "show", "weakfile")[0] == 2  # nothing written
+
+
+def test_rotate_reads_the_new_value_from_stdin_with_a_dash(stack, capsys, monkeypatch):
+    # A value on the command line stays in the process list and the shell history; a pipe does not.
+    run_cli(capsys, "tenant", "add", "piped", "--goshops-project", "p", "--goshops-api-key", "old-goshops-key")
+    monkeypatch.setattr("sys.stdin", io.StringIO("new-goshops-key-from-a-pipe\n"))
+    code, out, _err = run_cli(capsys, "tenant", "rotate", "piped", "goshops-api-key", "--value", "-")
+    assert code == 0 and "new-goshops-key-from-a-pipe" not in out
+    assert secret_of(stack, "piped")["goshops"]["api_key"] == "new-goshops-key-from-a-pipe"

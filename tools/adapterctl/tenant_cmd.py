@@ -130,7 +130,7 @@ def register(subparsers) -> None:
     add_target_arguments(rotating)
     rotating.add_argument("name")
     rotating.add_argument("key", choices=sorted(ROTATABLE), help="which secret")
-    rotating.add_argument("--value", help="the new value (default: asked for; a hook token is generated)")
+    rotating.add_argument("--value", help="the new value, or - to read it from stdin (default: asked for; a hook token is generated)")
     rotating.add_argument(
         "--no-grace",
         action="store_true",
@@ -461,14 +461,16 @@ def _keep_previous_webhook_secret(shopify: dict, old: object, *, grace: bool) ->
 
 
 def _new_value(args, path: str) -> str:
-    if args.value is not None:
+    if args.value == "-":  # from a pipe: a value on the command line stays in the process list and history
+        value = sys.stdin.readline().strip()
+    elif args.value is not None:
         value = args.value.strip()
     elif path in GENERATED:
         return new_hook_token()
     elif stdin_is_terminal():
         value = ask(f"new {FIELDS_BY_PATH[path].label}", secret=True)
     else:
-        raise CommandError("give the new value with --value (stdin is not a terminal, so it cannot be asked for)")
+        raise CommandError("give the new value with --value - (read from stdin) or --value VALUE (stdin is not a terminal, so it cannot be asked for)")
     if not value:
         raise CommandError(f"the new {path} cannot be empty")
     if looks_masked(value):

@@ -283,7 +283,8 @@ def test_dry_run_changes_nothing(capsys, admin):
         (["--shop", "not a shop"], "shop1", "is not a myshopify domain"),
         ([], "novtexshop", "has no Shopify block"),
         ([], "nobody", "no tenant 'nobody'"),
-        (["--public-url", "ftp://x"], "shop1", "is not an http(s) URL"),
+        (["--public-url", "ftp://x"], "shop1", "is not an https URL"),
+        (["--public-url", "http://tunnel.example.net"], "shop1", "is not an https URL (plain http only to this machine)"),
     ],
 )
 def test_bad_input_exits_2(capsys, admin, extra, tenant, expected):

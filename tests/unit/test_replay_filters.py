@@ -115,7 +115,7 @@ def test_a_file_nested_deeper_than_the_parser_goes_is_a_clear_error(tmp_path):
         read_json_object(path, "one tenant config")
 
 
-@pytest.mark.parametrize("value", ["ftp://x", "acme.myshopify.com", "http://", "http://a b"])
+@pytest.mark.parametrize("value", ["ftp://x", "acme.myshopify.com", "http://", "http://a b", "http://admin.example.net"])
 def test_an_admin_url_that_is_not_http_is_refused_by_the_parser(value):
     from adapterctl.connect_shopify import http_base_url
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import urllib3
 
-from adapterctl.connect import add_connect_arguments, http_client, parse_json, url_path, warn, webhook_url
+from adapterctl.connect import add_connect_arguments, http_client, https_or_loopback, parse_json, url_path, warn, webhook_url
 from adapterctl.targets import resolve_target
 from adapterctl.tenant_secrets import CommandError, TenantSecrets, reports_errors
 from goshops_adapter.platforms.shopify import SUBSCRIBED_TOPICS
@@ -369,8 +369,9 @@ def register(platforms) -> None:
 
 
 def http_base_url(value: str) -> str:
-    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value.strip()):
-        raise argparse.ArgumentTypeError(f"expected an http(s):// base URL, got {value!r}")
+    # The Admin API access token goes with every request to it.
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value.strip()) or not https_or_loopback(value.strip()):
+        raise argparse.ArgumentTypeError(f"expected an https:// base URL (plain http only to this machine), got {value!r}")
     return value.strip()
 
 

@@ -488,3 +488,12 @@ def test_rotate_reads_the_new_value_from_stdin_with_a_dash(stack, capsys, monkey
     code, out, _err = run_cli(capsys, "tenant", "rotate", "piped", "goshops-api-key", "--value", "-")
     assert code == 0 and "new-goshops-key-from-a-pipe" not in out
     assert secret_of(stack, "piped")["goshops"]["api_key"] == "new-goshops-key-from-a-pipe"
+
+
+def test_a_secret_flag_given_as_a_dash_reads_the_value_from_stdin(stack, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("goshops-key-from-a-pipe\n"))
+    code, out, err = run_cli(capsys, "tenant", "add", "pipedadd", "--goshops-project", "p", "--goshops-api-key", "-")
+    assert code == 0, err
+    assert secret_of(stack, "pipedadd")["goshops"]["api_key"] == "goshops-key-from-a-pipe" and "goshops-key-from-a-pipe" not in out
+    code, _out, err = run_cli(capsys, "tenant", "update", "pipedadd", "--goshops-api-key", "-", "--vtex-app-token", "-")
+    assert code == 2 and "only one secret can be read from stdin" in err

@@ -144,7 +144,7 @@ def _add_value_arguments(parser) -> None:
     parser.add_argument("name", help="tenant name: lower-case letters, digits, '-' and '_'")
     parser.add_argument("--from-file", metavar="FILE", help="a JSON tenant config (the shape in README 'Tenants'); flags override it")
     for field in FIELDS:
-        parser.add_argument(f"--{field.flag}", dest=field.dest, metavar="VALUE", help=field.label)
+        parser.add_argument(f"--{field.flag}", dest=field.dest, metavar="VALUE", help=field.label + (" (- reads it from stdin)" if field.secret else ""))
     parser.add_argument("--vtex-purchase-states", metavar="STATE,STATE", help="VTEX order states that mean a purchase (default: payment-approved,ready-for-handling,invoiced)")
     parser.add_argument("--item-id", choices=ITEM_ID_CHOICES, help="what Go Shops sees as the item (default: product)")
 
@@ -200,8 +200,14 @@ def _changes_from_arguments(args) -> dict:
     for path in SIGNING_SECRETS:  # what this command writes, from the file as from a flag (a mask keeps the stored value)
         if not looks_masked(_get(changes, path)):
             _check_signing_secret(path, _get(changes, path))
+    piped = [field for field in FIELDS if field.secret and getattr(args, field.dest) == "-"]
+    if len(piped) > 1:
+        raise CommandError(f"only one secret can be read from stdin; {', '.join('--' + field.flag for field in piped)} all ask for it")
     for field in FIELDS:
         value = getattr(args, field.dest)
+        if value == "-" and field.secret:
+            # A value on the command line stays in the process list and the shell history; a pipe does not.
+            value = sys.stdin.readline()
         if value is not None:
             _set(changes, field.path, value.strip())
     if args.vtex_purchase_states is not None:

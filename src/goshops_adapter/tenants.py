@@ -72,18 +72,25 @@ class TenantConfig:
         return getattr(self, platform, None)
 
 
-def _is_safe_base_url(url: str) -> bool:
-    """https anywhere; plain http only to a local stand-in of the OMS. Nothing two URL parsers
-    could read as different hosts (a backslash, user info) and no query or fragment, which would
-    cut off the order path appended to it: the app key and token go where this URL says."""
-    if "\\" in url or not url.isascii() or not url.isprintable():
+def is_header_safe(text: str) -> bool:
+    """Printable ASCII: what an HTTP header can carry. Anything else makes the HTTP client raise an
+    error that quotes the header, a secret included, into a log line."""
+    return text.isascii() and text.isprintable()
+
+
+def is_safe_base_url(url: str) -> bool:
+    """A base URL secrets may be sent to (the OMS, the adapterctl tools' Shopify Admin and public
+    URLs): https anywhere; plain http only to this machine (a local stand-in). Nothing two URL
+    parsers could read as different hosts (a backslash, user info), and no query or fragment,
+    which would cut off the path appended to it."""
+    if not is_header_safe(url) or any(character in url for character in "\\?#"):
         return False
     try:
         parsed = urlsplit(url)
         parsed.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:  # e.g. "https://[shop": not a URL at all
         return False
-    if "@" in parsed.netloc or parsed.query or parsed.fragment or "?" in url or "#" in url:
+    if "@" in parsed.netloc:
         return False
     if parsed.scheme == "https" and parsed.hostname:
         return True
@@ -106,10 +113,9 @@ def _text(block: dict, key: str, where: str, problems: list[str], *, required: b
 
 
 def _header_text(block: dict, key: str, where: str, problems: list[str]) -> str:
-    """A required secret that travels in an HTTP header: printable ASCII only. Any other character
-    makes the HTTP client raise an error that quotes the header, secret included, into a log line."""
+    """A required secret that travels in an HTTP header (`is_header_safe`)."""
     text = _text(block, key, where, problems)
-    if text and not (text.isascii() and text.isprintable()):
+    if text and not is_header_safe(text):
         problems.append(f"{where}.{key} must be printable ASCII: it is sent in an HTTP header")
         return ""
     return text
@@ -188,7 +194,7 @@ def parse_tenant_config(name: str, raw: Any) -> TenantConfig:
             problems.append("vtex.purchase_states must be a non-empty list of state names")
             states = DEFAULT_VTEX_PURCHASE_STATES
         base_url = _text(vtex_raw, "base_url", "vtex", problems, required=False)
-        if base_url and not _is_safe_base_url(base_url):
+        if base_url and not is_safe_base_url(base_url):
             problems.append("vtex.base_url must be an https:// URL (http:// only for this machine)")
         vtex = VtexConfig(
             account=account,

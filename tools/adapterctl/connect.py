@@ -16,6 +16,7 @@ import urllib3
 
 from adapterctl.targets import Target, add_target_arguments
 from adapterctl.tenant_secrets import CommandError
+from goshops_adapter.tenants import is_safe_base_url
 
 PUBLIC_URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 
@@ -46,19 +47,10 @@ def webhook_url(target: Target, platform: str, tenant: str, public_url: str | No
     """The URL a platform posts this tenant's webhooks to: the stack's, or the same path under `public_url`."""
     if not public_url:
         return target.webhook_url(platform, tenant)
-    if not PUBLIC_URL.match(public_url) or not https_or_loopback(public_url):
+    if not PUBLIC_URL.match(public_url) or not is_safe_base_url(public_url):
         # The platforms send their signature or hook token with every webhook to it.
         raise CommandError(f"--public-url {public_url!r} is not an https URL (plain http only to this machine)")
     return f"{public_url.rstrip('/')}/webhooks/{platform}/{tenant}"
-
-
-def https_or_loopback(url: str) -> bool:
-    """https; plain http only to this machine (a local stand-in), read as the HTTP client reads it."""
-    try:
-        parsed = urllib3.util.parse_url(url)
-    except urllib3.exceptions.LocationParseError:
-        return False
-    return parsed.scheme == "https" or (parsed.scheme == "http" and parsed.host in ("127.0.0.1", "localhost", "[::1]", "::1"))
 
 
 def url_path(uri: str) -> str:

@@ -34,10 +34,11 @@ from dataclasses import dataclass, field
 
 import urllib3
 
-from adapterctl.connect import add_connect_arguments, http_client, https_or_loopback, parse_json, url_path, warn, webhook_url
+from adapterctl.connect import add_connect_arguments, http_client, parse_json, url_path, warn, webhook_url
 from adapterctl.targets import resolve_target
 from adapterctl.tenant_secrets import CommandError, TenantSecrets, reports_errors
 from goshops_adapter.platforms.shopify import SUBSCRIBED_TOPICS
+from goshops_adapter.tenants import is_safe_base_url
 
 API_VERSION = "2025-10"  # `uri` on WebhookSubscription and its input replaced `callbackUrl` / `endpoint`
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
@@ -370,7 +371,7 @@ def register(platforms) -> None:
 
 def http_base_url(value: str) -> str:
     # The Admin API access token goes with every request to it.
-    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value.strip()) or not https_or_loopback(value.strip()):
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value.strip()) or not is_safe_base_url(value.strip()):
         raise argparse.ArgumentTypeError(f"expected an https:// base URL (plain http only to this machine), got {value!r}")
     return value.strip()
 

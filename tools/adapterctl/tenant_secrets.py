@@ -20,7 +20,7 @@ from collections.abc import Callable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from adapterctl.targets import Target, aws_exit_code
-from goshops_adapter.tenants import TenantConfig, TenantConfigError, is_valid_tenant_name, parse_tenant_config
+from goshops_adapter.tenants import TenantConfig, TenantConfigError, is_header_safe, is_valid_tenant_name, parse_tenant_config
 
 # (block, key) of every secret value in the documented shape; extra keys are judged by their name.
 SECRET_FIELDS = frozenset(
@@ -88,7 +88,7 @@ def validated(name: str, raw: object) -> TenantConfig:
         for key, value in values.items() if isinstance(values, dict) else ():
             if is_secret_field(block, key) and value is not None and not isinstance(value, str):
                 raise CommandError(f"tenant {name!r}: {block}.{key} must be a string")
-            if (block, key) == ("shopify", "admin_token") and isinstance(value, str) and not (value.isascii() and value.isprintable()):
+            if (block, key) == ("shopify", "admin_token") and isinstance(value, str) and not is_header_safe(value):
                 raise CommandError(f"tenant {name!r}: shopify.admin_token must be printable ASCII: it is sent in an HTTP header")
     return config
 

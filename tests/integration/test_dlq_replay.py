@@ -103,6 +103,20 @@ def test_a_message_leaves_the_dlq_only_after_it_is_back_on_the_queue(queues):
     assert queues.bodies(queues.failed) == [keep]  # and visible again at once, ready for the next run
 
 
+def test_a_discard_that_cannot_delete_leaves_the_entry_and_says_so(queues):
+    queues.put_failed("north", "purchase", "x")
+
+    def refuse(**_kwargs):
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "try later"}}, "DeleteMessage")
+
+    queues.sqs.meta.events.register("before-call.sqs.DeleteMessage", refuse)
+    summary = replay(queues.sqs, queues.failed, queues.interactions, Filters(), discard=True)
+    queues.sqs.meta.events.unregister("before-call.sqs.DeleteMessage", refuse)
+    assert (summary.moved, summary.failed) == (0, 1)
+    assert "not deleted (ClientError); left in the DLQ" in summary.errors[0]
+    assert queues.tenants_in(queues.failed) == ["north"] and queues.bodies(queues.interactions) == []
+
+
 def test_a_dry_run_moves_nothing_and_hides_nothing(queues):
     for tenant in ("north", "north", "south"):
         queues.put_failed(tenant, "cart", "x")

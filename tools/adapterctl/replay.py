@@ -231,13 +231,17 @@ def replay(
     return summary
 
 
+def _left_in_dlq(item: FailedInteraction, summary: ReplaySummary, left_in_place: list, undone: str, exc: Exception) -> None:
+    summary.failed += 1
+    summary.errors.append(f"{item.message_id}: {undone} ({exc.__class__.__name__}); left in the DLQ")
+    left_in_place.append(item)
+
+
 def _delete(sqs, dlq_url: str, item: FailedInteraction, summary: ReplaySummary, left_in_place: list) -> None:
     try:
         sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=item.receipt_handle)
     except (BotoCoreError, ClientError) as exc:
-        summary.failed += 1
-        summary.errors.append(f"{item.message_id}: not deleted ({exc.__class__.__name__}); left in the DLQ")
-        left_in_place.append(item)
+        _left_in_dlq(item, summary, left_in_place, "not deleted", exc)
         return
     summary.moved += 1
 
@@ -247,9 +251,7 @@ def _move(sqs, dlq_url: str, queue_url: str, item: FailedInteraction, summary: R
     try:
         sqs.send_message(QueueUrl=queue_url, MessageBody=item.body)
     except (BotoCoreError, ClientError) as exc:
-        summary.failed += 1
-        summary.errors.append(f"{item.message_id}: not re-queued ({exc.__class__.__name__}); left in the DLQ")
-        left_in_place.append(item)
+        _left_in_dlq(item, summary, left_in_place, "not re-queued", exc)
         return False
     try:
         sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=item.receipt_handle)

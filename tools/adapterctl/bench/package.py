@@ -1,27 +1,27 @@
-"""Package: what `sam build` would ship per function, zipped, as template.yaml describes it.
+"""Package: what `sam build` ships per function, zipped, as template.yaml describes it.
 
-`sam build` installs the function's requirements.txt for the function's runtime and architecture
-beside the contents of its CodeUri, and zips that. Emulated here with pip (wheels only, for the
-runtime's Python and manylinux aarch64) into a temporary directory; no bytecode, as the deployed
-package has none.
+`sam build` runs src/Makefile's target for each function (`BuildMethod: makefile`): the function's
+requirements for the runtime and architecture, the adapter, and bytecode for all of it. Built here
+with the same target and this interpreter, whose bytecode stands in for the runtime's; the cold
+start stage imports from these packages too.
 """
 
 from __future__ import annotations
 
+import atexit
 import subprocess
 import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from adapterctl.bench.report import Row
 from adapterctl.template import TEMPLATE_PATH, load_template
 
-# Lambda's limits for a .zip package (direct upload; unzipped, layers included).
+# Lambda's limit for a .zip package uploaded directly.
 ZIPPED_LIMIT_MB = 50
-UNZIPPED_LIMIT_MB = 250
-PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 
 
 @dataclass(frozen=True)
@@ -44,63 +44,71 @@ def functions() -> list[Function]:
     return found
 
 
-def install_requirements(function: Function, target: Path) -> str | None:
-    """pip-install the function's requirements as `sam build` would; the error, if pip could not."""
-    requirements = function.code_dir / "requirements.txt"
-    if not requirements.exists():
-        return None
-    python_version = function.runtime.removeprefix("python")
-    done = subprocess.run(  # noqa: S603 - pip, with arguments of our own
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--timeout", "10", "--retries", "1", "--no-compile", "--only-binary=:all:",
-         "--platform", PLATFORMS[function.architecture], "--implementation", "cp", "--python-version", python_version,
-         "--target", str(target), "-r", str(requirements)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["pip failed"])[-1]
+def function_named(name: str) -> Function:
+    return next(function for function in functions() if function.name == name)
 
 
-def package_files(function: Function, dependencies: Path) -> list[tuple[Path, str]]:
-    files = []
-    for root in (function.code_dir, dependencies):
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                files.append((path, path.relative_to(root).as_posix()))
-    return files
+class BuildError(RuntimeError):
+    """src/Makefile's target failed; the message is make's last line."""
+
+
+def build(function: Function, target: Path, *, requirements: Path | None = None) -> Path:
+    """Run the function's build target as `sam build` does, into `target`, with this interpreter
+    (`requirements`: another requirements file, e.g. an empty one to build offline)."""
+    this_python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    arguments = [f"ARTIFACTS_DIR={target}", f"RUNTIME_PYTHON={sys.executable}", f"RUNTIME={this_python}"]
+    if requirements is not None:
+        arguments.append(f"REQUIREMENTS={requirements}")
+    done = subprocess.run(["make", "--no-print-directory", "-C", str(function.code_dir), f"build-{function.name}", *arguments], capture_output=True, text=True, check=False)  # noqa: S603, S607 - make, with a target of our own
+    if done.returncode != 0:
+        raise BuildError((done.stderr.strip().splitlines() or ["make failed"])[-1])
+    return target
+
+
+_builds = tempfile.TemporaryDirectory(prefix="bench-package-")
+atexit.register(_builds.cleanup)
+
+
+@cache
+def built(function: Function) -> Path:
+    """The function's package, built once per run (the cold start stage imports from it)."""
+    return build(function, Path(_builds.name) / function.name)
+
+
+def package_files(package: Path) -> list[tuple[Path, str]]:
+    return [(path, path.relative_to(package).as_posix()) for path in sorted(package.rglob("*")) if path.is_file()]
 
 
 def measure() -> list[Row]:
     rows = []
-    with tempfile.TemporaryDirectory(prefix="bench-package-") as workdir:
-        built: dict[tuple, tuple[int, int, str | None, dict[str, int]]] = {}
-        for function in functions():
-            key = (function.code_dir, function.runtime, function.architecture)
-            if key not in built:  # the same CodeUri, runtime and architecture build the same package
-                target = Path(workdir) / f"deps-{len(built)}"
-                target.mkdir()
-                problem = install_requirements(function, target)
-                files = package_files(function, target)
-                archive = Path(workdir) / f"package-{len(built)}.zip"
-                with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
-                    for path, name in files:
-                        bundle.write(path, name)
-                by_top: dict[str, int] = {}
+    for function in functions():
+        label = f"{function.name} ({function.runtime}, {function.architecture}), zipped"
+        try:
+            files = package_files(built(function))
+        except BuildError as error:
+            rows.append(Row("package", label, "not measured", note=f"the build failed: {error}"))
+            continue
+        with tempfile.TemporaryDirectory(prefix="bench-zip-") as workdir:
+            archive = Path(workdir) / "package.zip"
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
                 for path, name in files:
-                    by_top[name.split("/", 1)[0]] = by_top.get(name.split("/", 1)[0], 0) + path.stat().st_size
-                built[key] = (archive.stat().st_size, sum(path.stat().st_size for path, _ in files), problem, by_top)
-            zipped, unzipped, problem, by_top = built[key]
-            largest = sorted(by_top.items(), key=lambda item: -item[1])[:3]
-            note = f"{unzipped / 2**20:.1f} MB unzipped; " + ", ".join(f"{name} {size / 2**20:.1f} MB" for name, size in largest)
-            if problem:
-                note = f"pip could not fetch the requirements ({problem}): CodeUri only; " + note
-            rows.append(
-                Row(
-                    "package",
-                    f"{function.name} ({function.runtime}, {function.architecture}), zipped",
-                    f"{zipped / 2**20:.2f} MB",
-                    ratio=zipped / 2**20 / ZIPPED_LIMIT_MB,
-                    note=f"{note}; ratio to Lambda's {ZIPPED_LIMIT_MB} MB zip limit",
-                )
+                    bundle.write(path, name)
+            zipped = archive.stat().st_size
+        by_top: dict[str, int] = {}
+        for path, name in files:
+            by_top[name.split("/", 1)[0]] = by_top.get(name.split("/", 1)[0], 0) + path.stat().st_size
+        unzipped = sum(by_top.values())
+        bytecode = sum(path.stat().st_size for path, _ in files if path.suffix == ".pyc")
+        largest = sorted(by_top.items(), key=lambda item: -item[1])[:3]
+        rows.append(
+            Row(
+                "package",
+                label,
+                f"{zipped / 2**20:.2f} MB",
+                ratio=zipped / 2**20 / ZIPPED_LIMIT_MB,
+                note=f"{unzipped / 2**20:.1f} MB unzipped, {bytecode / 2**20:.1f} MB of it bytecode; "
+                + ", ".join(f"{name} {size / 2**20:.1f} MB" for name, size in largest)
+                + f"; ratio to Lambda's {ZIPPED_LIMIT_MB} MB zip limit",
             )
+        )
     return rows

@@ -24,7 +24,8 @@ from goshops_adapter.handlers import receive
 from goshops_adapter.platforms.shopify import sign
 from log_scan import find_leaks
 
-pytestmark = pytest.mark.integration
+# Only the receive function runs here: a flush with no metrics would be a path that reports nothing.
+pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("error:No application metrics to publish:UserWarning")]
 
 EXAMPLES = 900  # per property; six properties: 5,400 requests
 CASES = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])

@@ -24,6 +24,14 @@ class MessageError(ValueError):
     """A queue message that is not an interaction message this code understands."""
 
 
+class NewerMessageVersion(MessageError):
+    """A message written by a newer version of the adapter than this code.
+
+    A deployment updates the two functions one after the other, so for a while the receive side may
+    queue messages the deliver side does not read yet: these wait for it rather than go to the DLQ.
+    """
+
+
 @dataclass(frozen=True)
 class Interaction:
     """What Go Shops receives as `data`, plus the item key it is deduplicated on."""
@@ -71,8 +79,11 @@ class InteractionMessage:
     def from_json(cls, body: str) -> InteractionMessage:
         try:
             raw = json.loads(body)
-            if raw.get("v") != MESSAGE_VERSION:
-                raise MessageError(f"unsupported message version {raw.get('v')!r}")
+            version = raw.get("v")
+            if type(version) is int and version > MESSAGE_VERSION:
+                raise NewerMessageVersion(f"message version {version} is newer than this deliver function reads ({MESSAGE_VERSION})")
+            if type(version) is not int or version != MESSAGE_VERSION:  # not true, not 1.0
+                raise MessageError(f"unsupported message version {version!r}")
             data, source = raw["data"], raw["source"]
             message = cls(
                 id=_string(raw, "id"),

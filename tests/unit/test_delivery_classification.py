@@ -323,6 +323,30 @@ def test_an_unreadable_message_goes_to_the_dlq_without_a_post(aws):
     assert goshops.posts == []
 
 
+def test_a_message_of_a_newer_version_waits_for_the_deliver_function_that_reads_it(aws):
+    goshops = ScriptedGoShops()
+    newer = message_body().replace('"v":1,', '"v":2,', 1)
+
+    with pytest.raises(RetryLater) as retry:
+        make_deliverer(aws, goshops).deliver(newer, 1)
+    assert retry.value.reason == "message version 2 is newer than this deliver function reads (1)"
+    assert 5 <= retry.value.delay_seconds <= 10
+    assert dead_letters(aws) == []
+
+    assert make_deliverer(aws, goshops).deliver(newer, MAX_RECEIVES) == DEAD_LETTERED
+    [entry] = dead_letters(aws)
+    assert entry["reason"] == f"message version 2 is newer than this deliver function reads (1); gave up after {MAX_RECEIVES} attempts"
+    assert entry["body"] == newer and goshops.posts == []
+
+
+@pytest.mark.parametrize("version", ["0", '"2"', "true", "1.0", "1.5", "null"])
+def test_a_message_of_an_older_or_unknown_version_goes_to_the_dlq_at_once(aws, version):
+    body = message_body().replace('"v":1,', f'"v":{version},', 1)
+    assert make_deliverer(aws, ScriptedGoShops()).deliver(body, 1) == DEAD_LETTERED
+    [entry] = dead_letters(aws)
+    assert entry["reason"].startswith("unsupported message version")
+
+
 def test_a_message_for_a_tenant_that_no_longer_exists_goes_to_the_dlq(aws):
     goshops = ScriptedGoShops()
     assert make_deliverer(aws, goshops).deliver(message_body(tenant="gone"), 1) == DEAD_LETTERED

@@ -180,6 +180,14 @@ def test_2xx_delivers_once_however_often_the_message_comes_back(aws):
     assert [(key, project, data["item"]) for key, project, data in goshops.posts] == [("key-1", "p-1", "8120934600121")]
 
 
+def test_the_delivered_record_keeps_its_key_across_versions(aws):
+    # Powertools derives it from [tenant, id]: if an upgrade of it (or of this code) changed the key,
+    # every interaction still queued or in the DLQ would be posted again (tests/unit/test_frozen_formats.py).
+    assert make_deliverer(aws, ScriptedGoShops(ok())).deliver(message_body(), 1) == DELIVERED
+    [record] = aws["dynamodb"].scan(TableName="first-seen")["Items"]
+    assert record["pk"] == {"S": "delivered#8c75e7c7788b17c8f3402adbf49ede74"}
+
+
 def move_idempotency_clock_on(monkeypatch, seconds: int) -> None:
     """Powertools' idempotency layer reads `datetime.now()` for a record's expiry, for whether a stored
     record has expired, and in the condition of its write: move that clock on by `seconds`."""

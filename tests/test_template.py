@@ -295,3 +295,23 @@ def test_two_stacks_in_one_account_keep_their_metrics_apart():
     service = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
     assert Resolver(TEMPLATE, stack_name="shop-staging").resolve(service) != Resolver(TEMPLATE, stack_name="shop-production").resolve(service)
     assert powertools_environment()["POWERTOOLS_SERVICE_NAME"] == "local"  # the local stack's name
+
+
+# Stateful, or known to the stores: a renamed logical id is a new resource, and CloudFormation deletes
+# the old one with what it holds (README: "What must not change between versions").
+STATEFUL = {
+    "InteractionsQueue": "AWS::SQS::Queue",
+    "FailedInteractionsQueue": "AWS::SQS::Queue",
+    "FirstSeenTable": "AWS::DynamoDB::Table",
+    "WebhookApi": "AWS::Serverless::HttpApi",
+    "DefaultTenantSecret": "AWS::SecretsManager::Secret",
+}
+
+
+def test_what_holds_data_or_the_webhook_urls_keeps_its_logical_id_and_no_name_that_forces_a_replacement():
+    assert {name: RESOURCES[name]["Type"] for name in STATEFUL} == STATEFUL
+    for name in ("InteractionsQueue", "FailedInteractionsQueue", "FirstSeenTable"):
+        assert not {"QueueName", "TableName", "FifoQueue"} & RESOURCES[name]["Properties"].keys()
+    assert RESOURCES["FirstSeenTable"]["DeletionPolicy"] == RESOURCES["FirstSeenTable"]["UpdateReplacePolicy"] == "Retain"
+    # Its name holds DefaultTenantName: renaming the tenant replaces it, and keeps the old one.
+    assert RESOURCES["DefaultTenantSecret"]["UpdateReplacePolicy"] == "Retain"

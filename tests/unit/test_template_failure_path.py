@@ -41,15 +41,23 @@ def test_a_batch_in_progress_is_never_handed_out_twice_and_the_dlq_keeps_fourtee
     ("alarm", "namespace", "metric", "dimension", "threshold"),
     [
         ("FailedInteractionsAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailedInteractionsQueue", "QueueName"]}}, 1),
+        # A week: the DLQ's 14 days, less up to 4 on the queue before the redrive policy moved it, leave 3 to act.
+        ("FailedInteractionsExpiringAlarm", "AWS/SQS", "ApproximateAgeOfOldestMessage", {"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailedInteractionsQueue", "QueueName"]}}, 7 * 86400),
         ("OldestInteractionAlarm", "AWS/SQS", "ApproximateAgeOfOldestMessage", {"Name": "QueueName", "Value": {"Fn::GetAtt": ["InteractionsQueue", "QueueName"]}}, {"Ref": "OldestInteractionAgeAlarmSeconds"}),
         ("DeliverErrorsAlarm", "AWS/Lambda", "Errors", {"Name": "FunctionName", "Value": {"Ref": "DeliverFunction"}}, 1),
     ],
 )
-def test_the_three_alarms_watch_what_the_runbook_says_and_mail_when_asked(alarm, namespace, metric, dimension, threshold):
+def test_the_four_alarms_watch_what_the_runbook_says_and_mail_when_asked(alarm, namespace, metric, dimension, threshold):
     properties = RESOURCES[alarm]["Properties"]
     assert (properties["Namespace"], properties["MetricName"], properties["Dimensions"]) == (namespace, metric, [dimension])
     assert (properties["Threshold"], properties["ComparisonOperator"]) == (threshold, "GreaterThanOrEqualToThreshold")
     assert properties["AlarmActions"] == {"Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]}
+
+
+def test_the_expiry_warning_comes_before_any_failed_interaction_can_expire():
+    week = RESOURCES["FailedInteractionsExpiringAlarm"]["Properties"]["Threshold"]
+    queued_at_most = RESOURCES["InteractionsQueue"]["Properties"]["MessageRetentionPeriod"]
+    assert week + queued_at_most < RESOURCES["FailedInteractionsQueue"]["Properties"]["MessageRetentionPeriod"]
 
 
 def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use():

@@ -139,7 +139,7 @@ def table(receive: ReceiveFigures, delivery: DeliveryFigures) -> str:
     )
     rows.append(
         f"plus per stack: ${CUSTOM_METRIC_PER_MONTH:.2f}/month for each metric and platform the functions emit (a few dozen),"
-        f" ${ALARM_PER_MONTH:.2f}/month for each of its 3 to 5 alarms, ${KMS_KEY_PER_MONTH:.2f}/month for the alarm topic's key"
+        f" ${ALARM_PER_MONTH:.2f}/month for each of its 4 to 6 alarms, ${KMS_KEY_PER_MONTH:.2f}/month for the alarm topic's key"
         " (with AlarmEmail), and each new environment's init (~0.3 s here), billed like an invocation since August 2025"
     )
     return "\n".join(rows)

@@ -52,16 +52,18 @@ class BuildError(RuntimeError):
     """src/Makefile's target failed; the message is make's last line."""
 
 
-def build(function: Function, target: Path, *, requirements: Path | None = None) -> Path:
+def build(function: Function, target: Path, *, requirements: Path | None = None, env: dict[str, str] | None = None) -> Path:
     """Run the function's build target as `sam build` does, into `target`, with this interpreter
-    (`requirements`: another requirements file, e.g. an empty one to build offline)."""
+    (`requirements`: another requirements file; `env`: make's environment, this process's if None)."""
     this_python = f"{sys.version_info.major}.{sys.version_info.minor}"
     arguments = [f"ARTIFACTS_DIR={target}", f"RUNTIME_PYTHON={sys.executable}", f"RUNTIME={this_python}"]
     if requirements is not None:
         arguments.append(f"REQUIREMENTS={requirements}")
-    done = subprocess.run(["make", "--no-print-directory", "-C", str(function.code_dir), f"build-{function.name}", *arguments], capture_output=True, text=True, check=False)  # noqa: S603, S607 - make, with a target of our own
+    done = subprocess.run(["make", "--no-print-directory", "-C", str(function.code_dir), f"build-{function.name}", *arguments], capture_output=True, text=True, env=env, check=False)  # noqa: S603, S607 - make, with a target of our own
     if done.returncode != 0:
-        raise BuildError((done.stderr.strip().splitlines() or ["make failed"])[-1])
+        # The cause, not make's own "*** [build-...] Error 1" after it.
+        said = [line for line in done.stderr.strip().splitlines() if line.strip() and not line.startswith("make: ***")]
+        raise BuildError(said[-1] if said else "make failed")
     return target
 
 
@@ -82,7 +84,7 @@ def package_files(package: Path) -> list[tuple[Path, str]]:
 def measure() -> list[Row]:
     rows = []
     for function in functions():
-        label = f"{function.name} ({function.runtime}, {function.architecture}), zipped"
+        label = f"{function.name} ({function.architecture}, bytecode of this Python), zipped"
         try:
             files = package_files(built(function))
         except BuildError as error:

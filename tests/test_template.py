@@ -313,5 +313,6 @@ def test_what_holds_data_or_the_webhook_urls_keeps_its_logical_id_and_no_name_th
     for name in ("InteractionsQueue", "FailedInteractionsQueue", "FirstSeenTable"):
         assert not {"QueueName", "TableName", "FifoQueue"} & RESOURCES[name]["Properties"].keys()
     assert RESOURCES["FirstSeenTable"]["DeletionPolicy"] == RESOURCES["FirstSeenTable"]["UpdateReplacePolicy"] == "Retain"
-    # Its name holds DefaultTenantName: renaming the tenant replaces it, and keeps the old one.
-    assert RESOURCES["DefaultTenantSecret"]["UpdateReplacePolicy"] == "Retain"
+    # Its name holds DefaultTenantName: renaming the tenant replaces it, and keeps the old one; deleting
+    # the stack deletes it.
+    assert (RESOURCES["DefaultTenantSecret"]["UpdateReplacePolicy"], RESOURCES["DefaultTenantSecret"]["DeletionPolicy"]) == ("Retain", "Delete")

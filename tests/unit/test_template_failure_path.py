@@ -41,8 +41,7 @@ def test_a_batch_in_progress_is_never_handed_out_twice_and_the_dlq_keeps_fourtee
     ("alarm", "namespace", "metric", "dimension", "threshold"),
     [
         ("FailedInteractionsAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailedInteractionsQueue", "QueueName"]}}, 1),
-        # A week: the DLQ's 14 days, less up to 4 on the queue before the redrive policy moved it, leave 3 to act.
-        ("FailedInteractionsExpiringAlarm", "AWS/SQS", "ApproximateAgeOfOldestMessage", {"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailedInteractionsQueue", "QueueName"]}}, 7 * 86400),
+        ("FailedInteractionsExpiringAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailedInteractionsQueue", "QueueName"]}}, 1),
         ("OldestInteractionAlarm", "AWS/SQS", "ApproximateAgeOfOldestMessage", {"Name": "QueueName", "Value": {"Fn::GetAtt": ["InteractionsQueue", "QueueName"]}}, {"Ref": "OldestInteractionAgeAlarmSeconds"}),
         ("DeliverErrorsAlarm", "AWS/Lambda", "Errors", {"Name": "FunctionName", "Value": {"Ref": "DeliverFunction"}}, 1),
     ],
@@ -55,9 +54,15 @@ def test_the_four_alarms_watch_what_the_runbook_says_and_mail_when_asked(alarm, 
 
 
 def test_the_expiry_warning_comes_before_any_failed_interaction_can_expire():
-    week = RESOURCES["FailedInteractionsExpiringAlarm"]["Properties"]["Threshold"]
+    alarm = RESOURCES["FailedInteractionsExpiringAlarm"]["Properties"]
+    # Something in the DLQ during every hour of a week: an hour with nothing in it starts the count again.
+    assert (alarm["Statistic"], alarm["TreatMissingData"], alarm.get("DatapointsToAlarm", alarm["EvaluationPeriods"])) == ("Maximum", "notBreaching", alarm["EvaluationPeriods"])
+    week = alarm["Period"] * alarm["EvaluationPeriods"]
+    assert week == 7 * 86400  # the longest range CloudWatch evaluates
+    # An entry the redrive policy moved expires counting from when it was first queued.
     queued_at_most = RESOURCES["InteractionsQueue"]["Properties"]["MessageRetentionPeriod"]
     assert week + queued_at_most < RESOURCES["FailedInteractionsQueue"]["Properties"]["MessageRetentionPeriod"]
+    assert alarm["OKActions"] == alarm["AlarmActions"]
 
 
 def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use():

@@ -127,7 +127,7 @@ class Deliverer:
             message = InteractionMessage.from_json(body)
         except NewerMessageVersion as exc:
             # Mid-deployment: the deliver function that reads it is on its way.
-            return self._retry(body, None, receive_count, str(exc), self._policy.delay(receive_count))
+            return self._retry(body, None, receive_count, str(exc), self._policy.delay(receive_count), tenant=exc.tenant)
         except MessageError as exc:
             return self._dead_letter(body, None, str(exc), status=None)
         accepted: list[int] = []  # filled by _post once Go Shops has the interaction
@@ -158,11 +158,11 @@ class Deliverer:
             return self._retry(body, message, receive_count, f"AWS unavailable ({error_name(exc)})", self._policy.delay(receive_count))
         return ALREADY_DELIVERED if outcome.get("already") else DELIVERED
 
-    def _retry(self, body: str, message: InteractionMessage | None, receive_count: int, reason: str, delay: int, *, status: int | None = None) -> str:
+    def _retry(self, body: str, message: InteractionMessage | None, receive_count: int, reason: str, delay: int, *, status: int | None = None, tenant: str = "") -> str:
         """Retry later, unless this was the last attempt the redrive policy allows: then the DLQ, with the reason."""
         if receive_count >= self._policy.max_receive_count:
             return self._dead_letter(body, message, f"{reason}; gave up after {receive_count} attempts", status=status)
-        raise RetryLater(reason, delay, message.tenant if message else "")
+        raise RetryLater(reason, delay, message.tenant if message else tenant)
 
     def _post(self, key: dict, message: InteractionMessage, accepted: list[int]) -> dict:
         """Post once; `key` is only for Powertools, which records the attempt under it."""

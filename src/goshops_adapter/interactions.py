@@ -31,6 +31,14 @@ class NewerMessageVersion(MessageError):
     queue messages the deliver side does not read yet: these wait for it rather than go to the DLQ.
     """
 
+    def __init__(self, reason: str, tenant: str):
+        super().__init__(reason)
+        self.tenant = tenant  # for the log line, as far as the message says
+
+
+# Past any version this adapter could write: such a message is not waited for.
+_LATEST_CONCEIVABLE_VERSION = 1000
+
 
 @dataclass(frozen=True)
 class Interaction:
@@ -80,9 +88,12 @@ class InteractionMessage:
         try:
             raw = json.loads(body)
             version = raw.get("v")
-            if type(version) is int and version > MESSAGE_VERSION:
-                raise NewerMessageVersion(f"message version {version} is newer than this deliver function reads ({MESSAGE_VERSION})")
-            if type(version) is not int or version != MESSAGE_VERSION:  # not true, not 1.0
+            if type(version) is not int:  # not true, not 1.0
+                raise MessageError(f"unsupported message version {version!r}")
+            if MESSAGE_VERSION < version <= _LATEST_CONCEIVABLE_VERSION:
+                tenant = raw.get("tenant")
+                raise NewerMessageVersion(f"message version {version} is newer than this deliver function reads ({MESSAGE_VERSION})", tenant if isinstance(tenant, str) else "")
+            if version != MESSAGE_VERSION:
                 raise MessageError(f"unsupported message version {version!r}")
             data, source = raw["data"], raw["source"]
             message = cls(

@@ -339,6 +339,7 @@ def test_a_message_of_a_newer_version_waits_for_the_deliver_function_that_reads_
         make_deliverer(aws, goshops).deliver(newer, 1)
     assert retry.value.reason == "message version 2 is newer than this deliver function reads (1)"
     assert 5 <= retry.value.delay_seconds <= 10
+    assert retry.value.tenant == "acme"  # for the log line
     assert dead_letters(aws) == []
 
     assert make_deliverer(aws, goshops).deliver(newer, MAX_RECEIVES) == DEAD_LETTERED
@@ -347,7 +348,7 @@ def test_a_message_of_a_newer_version_waits_for_the_deliver_function_that_reads_
     assert entry["body"] == newer and goshops.posts == []
 
 
-@pytest.mark.parametrize("version", ["0", '"2"', "true", "1.0", "1.5", "null"])
+@pytest.mark.parametrize("version", ["0", "-1", '"2"', "true", "1.0", "1.5", "null", "1001", "9" * 300])
 def test_a_message_of_an_older_or_unknown_version_goes_to_the_dlq_at_once(aws, version):
     body = message_body().replace('"v":1,', f'"v":{version},', 1)
     assert make_deliverer(aws, ScriptedGoShops()).deliver(body, 1) == DEAD_LETTERED

@@ -19,6 +19,9 @@ from goshops_adapter.interactions import (
     build_message,
     interaction_id,
 )
+from goshops_adapter.platforms import shopify
+from goshops_adapter.tenants import parse_tenant_config
+from support import tenant_raw
 
 SOURCE = Source(platform="shopify", topic="orders/paid", ref="order:1001", delivery="d-1")
 INTERACTION = Interaction("purchase", "8120934600121", "7305521846412", "2025-03-14T14:14:38Z")
@@ -35,6 +38,15 @@ def test_an_interaction_keeps_its_id():
 
 def test_a_guest_keeps_its_anonymous_customer_key():
     assert anonymous_customer("acme", "cart", "c1-7a9f") == "anon-c18c8b1f7e527292fde704c8"
+
+
+def test_a_cart_and_a_checkout_keep_their_refs_which_hide_their_tokens():
+    tenant = parse_tenant_config("acme", tenant_raw("acme"))
+    line = {"product_id": 8120934600121, "variant_id": 1}
+    cart = shopify.map_payload("carts/update", {"token": "c1-7a9f", "updated_at": "2025-03-14T14:02:11Z", "line_items": [line]}, tenant)
+    checkout = shopify.map_payload("checkouts/update", {"token": "k1-3b2e", "updated_at": "2025-03-14T14:10:02Z", "customer": {"id": 7305521846412}, "line_items": [line]}, tenant)
+    assert (cart.ref, cart.interactions[0].customer) == ("cart:3f2cabdd9a9daacd605035ff", "anon-c18c8b1f7e527292fde704c8")
+    assert checkout.ref == "checkout:4ad5f56eca03b95e33157c32"
 
 
 def test_an_order_keeps_its_first_seen_record_and_a_delivery_its_marker():

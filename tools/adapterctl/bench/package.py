@@ -9,6 +9,7 @@ start stage imports from these packages too.
 from __future__ import annotations
 
 import atexit
+import os
 import subprocess
 import sys
 import tempfile
@@ -59,6 +60,8 @@ def build(function: Function, target: Path, *, requirements: Path | None = None,
     arguments = [f"ARTIFACTS_DIR={target}", f"RUNTIME_PYTHON={sys.executable}", f"RUNTIME={this_python}"]
     if requirements is not None:
         arguments.append(f"REQUIREMENTS={requirements}")
+    # Offline, pip gives up after one retry of 10 s rather than its default five of 15 s.
+    env = {"PIP_TIMEOUT": "10", "PIP_RETRIES": "1", **(os.environ if env is None else env)}
     done = subprocess.run(["make", "--no-print-directory", "-C", str(function.code_dir), f"build-{function.name}", *arguments], capture_output=True, text=True, env=env, check=False)  # noqa: S603, S607 - make, with a target of our own
     if done.returncode != 0:
         # The cause, not make's own "*** [build-...] Error 1" after it.
@@ -67,14 +70,17 @@ def build(function: Function, target: Path, *, requirements: Path | None = None,
     return target
 
 
-_builds = tempfile.TemporaryDirectory(prefix="bench-package-")
-atexit.register(_builds.cleanup)
+@cache
+def _builds() -> Path:
+    builds = tempfile.TemporaryDirectory(prefix="bench-package-")
+    atexit.register(builds.cleanup)
+    return Path(builds.name)
 
 
 @cache
 def built(function: Function) -> Path:
     """The function's package, built once per run (the cold start stage imports from it)."""
-    return build(function, Path(_builds.name) / function.name)
+    return build(function, _builds() / function.name)
 
 
 def package_files(package: Path) -> list[tuple[Path, str]]:

@@ -161,7 +161,7 @@ class Deliverer:
     def _retry(self, body: str, message: InteractionMessage | None, receive_count: int, reason: str, delay: int, *, status: int | None = None, tenant: str = "") -> str:
         """Retry later, unless this was the last attempt the redrive policy allows: then the DLQ, with the reason."""
         if receive_count >= self._policy.max_receive_count:
-            return self._dead_letter(body, message, f"{reason}; gave up after {receive_count} attempts", status=status)
+            return self._dead_letter(body, message, f"{reason}; gave up after {receive_count} attempts", status=status, tenant=tenant)
         raise RetryLater(reason, delay, message.tenant if message else tenant)
 
     def _post(self, key: dict, message: InteractionMessage, accepted: list[int]) -> dict:
@@ -186,18 +186,20 @@ class Deliverer:
             )
         raise _Failed(result)
 
-    def _dead_letter(self, body: str, message: InteractionMessage | None, reason: str, *, status: int | None) -> str:
+    def _dead_letter(self, body: str, message: InteractionMessage | None, reason: str, *, status: int | None, tenant: str = "") -> str:
+        """`tenant`: for a message this code cannot read, what it says its tenant is, if anything."""
         # If this send fails the exception propagates: the message is retried, never dropped.
+        tenant = message.tenant if message else tenant
         self._dead_letters.put(
             body,
             reason=reason,
             status=status,
-            tenant=message.tenant if message else "",
+            tenant=tenant,
             event=message.interaction.event if message else "",
         )
         logger.warning(
             "interaction dead-lettered",
-            extra={"interaction": message.id if message else None, "tenant": message.tenant if message else None, "reason": reason, "status": status},
+            extra={"interaction": message.id if message else None, "tenant": tenant or None, "reason": reason, "status": status},
         )
         return DEAD_LETTERED
 

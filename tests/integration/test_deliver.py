@@ -59,6 +59,20 @@ def test_only_the_failed_items_of_a_batch_are_reported(stack):
     assert len(stack.sandbox.received()) - delivered_before == 1
 
 
+def test_a_message_of_a_newer_version_is_handed_back_until_the_last_attempt_then_dead_lettered(stack):
+    [body] = bodies(1)
+    newer = body.replace('"v":1,', '"v":2,', 1)
+    first = stack.invoke_deliver(event_of([newer]))
+    assert len(first["batchItemFailures"]) == 1
+    assert not [m for m in stack.peek_failed() if m["Body"] == newer]
+
+    last = stack.invoke_deliver(event_of([newer], receive_count=stack.resources.max_receive_count))
+    assert last == {"batchItemFailures": []}
+    [entry] = [m for m in stack.peek_failed() if m["Body"] == newer]
+    assert "is newer than this deliver function reads" in entry["MessageAttributes"]["reason"]["StringValue"]
+    assert entry["MessageAttributes"]["tenant"]["StringValue"] == "acme"
+
+
 def test_a_message_that_is_not_an_interaction_goes_to_the_dlq_not_round_and_round(stack):
     result = stack.invoke_deliver(event_of(['{"v": 0}']))
     assert result == {"batchItemFailures": []}

@@ -141,6 +141,23 @@ def test_a_source_edited_after_the_build_is_what_runs(built, tmp_path):
     assert ran.returncode == 0 and ran.stdout.strip() == "True", ran.stderr[-2000:]
 
 
+@pytest.mark.parametrize(("runtime_python_runs", "chosen"), [(True, "python3.13"), (False, "python3")])
+def test_the_build_takes_the_runtimes_python_from_the_path_only_if_it_runs(tmp_path, runtime_python_runs, chosen):
+    # pyenv puts a shim for every version it knows on the path, which fails unless that version is active.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(sys.executable)
+    if runtime_python_runs:
+        (bin_dir / "python3.13").symlink_to(sys.executable)
+    else:
+        (bin_dir / "python3.13").write_text("#!/bin/sh\necho 'pyenv: python3.13: command not found' >&2\nexit 127\n")
+        (bin_dir / "python3.13").chmod(0o755)
+    env = {**os.environ, "PATH": os.pathsep.join([str(bin_dir), "/usr/bin", "/bin"])}
+    env.pop("RUNTIME_PYTHON", None)
+    recipe = subprocess.run(["make", "-n", "-s", "-C", str(SRC), "build-ReceiveFunction", "ARTIFACTS_DIR=/artifacts"], capture_output=True, text=True, env=env, timeout=60, check=False)  # noqa: S603, S607 - make, on our own Makefile
+    assert recipe.stdout.splitlines()[0].startswith(f"{chosen} -I -c "), recipe.stdout + recipe.stderr
+
+
 def test_a_build_with_a_python_of_another_version_stops_before_building_anything(tmp_path):
     artifacts = tmp_path / "artifacts"
     done = make("build-ReceiveFunction", f"ARTIFACTS_DIR={artifacts}", f"RUNTIME_PYTHON={sys.executable}", "RUNTIME=3.99")

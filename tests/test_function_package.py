@@ -154,7 +154,8 @@ def test_the_build_takes_the_runtimes_python_from_the_path_only_if_it_runs(tmp_p
         (bin_dir / "python3.13").chmod(0o755)
     env = {**os.environ, "PATH": os.pathsep.join([str(bin_dir), "/usr/bin", "/bin"])}
     env.pop("RUNTIME_PYTHON", None)
-    recipe = subprocess.run(["make", "-n", "-s", "-C", str(SRC), "build-ReceiveFunction", "ARTIFACTS_DIR=/artifacts"], capture_output=True, text=True, env=env, timeout=60, check=False)  # noqa: S603, S607 - make, on our own Makefile
+    make_path = shutil.which("make")  # found on this process's path: the test's own holds only the two Pythons and the system's
+    recipe = subprocess.run([make_path, "-n", "-s", "-C", str(SRC), "build-ReceiveFunction", "ARTIFACTS_DIR=/artifacts"], capture_output=True, text=True, env=env, timeout=60, check=False)  # noqa: S603 - make, on our own Makefile
     assert recipe.stdout.splitlines()[0].startswith(f"{chosen} -I -c "), recipe.stdout + recipe.stderr
 
 

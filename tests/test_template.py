@@ -242,10 +242,20 @@ def test_a_quiet_platform_alarm_watches_the_metric_the_receive_function_emits(pl
     assert properties["MetricName"] not in {metric["Name"] for metric in forged["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
 
 
-def test_the_first_seen_records_outlive_the_deliver_sides_memory_of_a_post():
+def test_the_deliver_side_remembers_a_post_while_a_copy_of_it_can_still_be_replayed():
     from goshops_adapter.delivery import DELIVERED_RECORD_SECONDS
+    from goshops_adapter.first_seen import RETRY_WINDOW_SECONDS
+    from goshops_adapter.settings import Settings
 
-    assert TEMPLATE["Parameters"]["FirstSeenTtlDays"]["MinValue"] * 86400 >= DELIVERED_RECORD_SECONDS
+    # A platform's retry queues a copy of a posted interaction up to the end of the retry window; if
+    # every attempt at it fails (the delivered record unreadable), it waits in the DLQ for a replay.
+    queue = RESOURCES["InteractionsQueue"]["Properties"]
+    environment = RESOURCES["DeliverFunction"]["Properties"].get("Environment", {}).get("Variables", {})
+    attempts_at_most = TEMPLATE["Parameters"]["MaxReceiveCount"]["MaxValue"] * (int(environment.get("RETRY_MAX_SECONDS", Settings.retry_max_seconds)) + queue["VisibilityTimeout"])
+    kept_in_the_dlq = RESOURCES["FailedInteractionsQueue"]["Properties"]["MessageRetentionPeriod"]
+    assert DELIVERED_RECORD_SECONDS >= RETRY_WINDOW_SECONDS + attempts_at_most + kept_in_the_dlq
+    # A first-seen record outlives the platforms' retries, so a replay after them is told from a retry.
+    assert TEMPLATE["Parameters"]["FirstSeenTtlDays"]["MinValue"] * 86400 > RETRY_WINDOW_SECONDS
 
 
 

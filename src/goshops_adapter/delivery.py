@@ -39,8 +39,10 @@ DELIVERED = "delivered"
 ALREADY_DELIVERED = "already_delivered"
 DEAD_LETTERED = "dead_lettered"
 
-# Longer than the DLQ keeps a message, so a replay of anything still there is recognised.
-DELIVERED_RECORD_SECONDS = 15 * 86400
+# As long as a copy of a posted interaction can still be replayed: a platform's retry queues it
+# again up to 5 days after the first (first_seen.RETRY_WINDOW_SECONDS), its attempts can take a
+# day, and the DLQ keeps it 14 more. A replay within that time is recognised, not posted again.
+DELIVERED_RECORD_SECONDS = 21 * 86400
 
 
 class RetryLater(Exception):  # noqa: N818 - a signal to the caller, not an error

@@ -25,10 +25,10 @@ import time
 from collections.abc import Iterable
 
 # Longer than a platform retries a delivery (Shopify: 4 hours; VTEX documents no limit, and is
-# assumed to stop within days), shorter than the deliver side remembers what it posted (15 days).
+# assumed to stop within days), shorter than the deliver side remembers what it posted (21 days).
 # A delivery's body seen again after this is not a retry but a replay of a captured webhook: it
-# queues nothing for as long as its record lives (FirstSeenTtlDays, at least 15), so within that
-# time it is never posted twice.
+# queues nothing for as long as its record lives (FirstSeenTtlDays, at least 15), and what it would
+# queue after that is still recognised as posted until the 21 days are over.
 RETRY_WINDOW_SECONDS = 5 * 86400
 
 

@@ -3,6 +3,8 @@ check that counting and those bodies, not speed."""
 
 import json
 
+import pytest
+
 from adapterctl.bench import receive as receive_bench
 from adapterctl.bench.memory_aws import RequestCounter, memory_client
 
@@ -43,3 +45,21 @@ def test_the_order_as_a_store_sends_it_maps_like_the_trimmed_sample():
     with receive_bench.handler_using(receive_bench.fake_receiver()) as handler:
         answers = [json.loads(handler(webhook.event)["body"]) for webhook in (as_sent, trimmed)]
     assert answers[0] == answers[1] == {"status": "mapped", "topic": "orders/paid", "queued": 20, "already_queued": 0}
+
+
+def test_functions_sharing_a_recipe_share_one_package_build_even_when_it_fails(monkeypatch, tmp_path):
+    from adapterctl.bench import package
+
+    calls = []
+
+    def failing_build(function, target, **_options):
+        calls.append(function.name)
+        raise package.BuildError("pip: no network")
+
+    monkeypatch.setattr(package, "build", failing_build)
+    monkeypatch.setattr(package, "_built", {})
+    receive_function, deliver_function = package.function_named("ReceiveFunction"), package.function_named("DeliverFunction")
+    for function in (receive_function, deliver_function):
+        with pytest.raises(package.BuildError, match="pip: no network"):
+            package.built(function)
+    assert calls == ["ReceiveFunction"]  # the same CodeUri, runtime and architecture: one recipe, one attempt

@@ -77,10 +77,23 @@ def _builds() -> Path:
     return Path(builds.name)
 
 
-@cache
+_built: dict[tuple[Path, str, str], Path | BuildError] = {}
+
+
 def built(function: Function) -> Path:
-    """The function's package, built once per run (the cold start stage imports from it)."""
-    return build(function, _builds() / function.name)
+    """The function's package, built once per run (the cold start stage imports from it). Functions
+    with the same CodeUri, runtime and architecture share the Makefile's one recipe, so they share
+    one build; a failed build is not tried again."""
+    key = (function.code_dir, function.runtime, function.architecture)
+    if key not in _built:
+        try:
+            _built[key] = build(function, _builds() / function.name)
+        except BuildError as error:
+            _built[key] = error
+    result = _built[key]
+    if isinstance(result, BuildError):
+        raise result
+    return result
 
 
 def package_files(package: Path) -> list[tuple[Path, str]]:

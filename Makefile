@@ -24,7 +24,8 @@ $(BIN)/python:
 $(VENV)/.installed: requirements-dev.txt src/requirements.txt constraints.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-dev.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@# setuptools' notice about folders named like a package: none is, at the top of this repository.
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
 venv: $(VENV)/.installed

@@ -68,6 +68,27 @@ def test_any_error_body_gives_a_reason_not_a_crash(body):
     assert result.status == 400 and result.reason.startswith("Go Shops answered 400") and len(result.reason) <= 230
 
 
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_not_followed_with_the_key(sandbox, status):
+    # Following it would post the interaction, x-api-key and all, wherever the answer points, and
+    # count that host's 200 as delivered: it is retried at the documented address instead.
+    class Redirect(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(status)
+            self.send_header("location", f"{sandbox.url}/feedback")
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args):
+            pass
+
+    with LoopbackServer(Redirect, None, name="redirecting") as redirecting:
+        result = client(redirecting.url).post_feedback("key-1", "p-1", DATA)
+    assert (result.status, result.verdict) == (status, Verdict.RETRY)
+    assert sandbox.received() == []
+
+
 def test_wrong_key_is_a_401(sandbox):
     result = client(sandbox.url).post_feedback("key-0", "p-1", DATA)
     assert (result.status, result.verdict) == (401, Verdict.REAUTHENTICATE)

@@ -12,16 +12,18 @@ import datetime as dt
 import types
 from email.utils import formatdate
 
+import boto3
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.idempotency import base as idempotency_base
 from aws_lambda_powertools.utilities.idempotency.persistence import base as persistence_base
 from aws_lambda_powertools.utilities.idempotency.persistence import datarecord, dynamodb
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 
 from adapterctl.local_stack import FakeLambdaContext
-from aws_emulator import in_process_aws
+from aws_emulator import REGION, in_process_aws
 from goshops_adapter.dead_letters import DeadLetters
 from goshops_adapter.delivery import (
     ALREADY_DELIVERED,
@@ -34,6 +36,8 @@ from goshops_adapter.delivery import (
 )
 from goshops_adapter.goshops import PostResult, Verdict, classify, parse_retry_after
 from goshops_adapter.interactions import Interaction, Source, build_message
+from goshops_adapter.settings import Settings
+from goshops_adapter.tenant_store import TenantStore
 from goshops_adapter.tenants import UnknownTenant, parse_tenant_config
 
 MAX_RECEIVES = 8
@@ -42,7 +46,7 @@ MAX_RECEIVES = 8
 # ---------------------------------------------------------------- classification
 
 
-@pytest.mark.parametrize("status", [200, 201, 202, 204])
+@pytest.mark.parametrize("status", [200, 201, 202, 204, 299])
 def test_2xx_is_delivered(status):
     assert classify(status) is Verdict.DELIVERED
 
@@ -57,7 +61,7 @@ def test_a_refused_key_is_read_again(status):
     assert classify(status) is Verdict.REAUTHENTICATE
 
 
-@pytest.mark.parametrize("status", [None, 302, 404, 408, 409, 429, 500, 502, 503, 504])
+@pytest.mark.parametrize("status", [None, 300, 301, 302, 303, 307, 308, 404, 408, 409, 429, 500, 502, 503, 504])
 def test_outages_timeouts_and_throttling_are_retried(status):
     assert classify(status) is Verdict.RETRY
 
@@ -168,7 +172,11 @@ def make_deliverer(aws, goshops, tenants=None) -> Deliverer:
 
 def dead_letters(aws) -> list[dict]:
     messages = aws["sqs"].receive_message(QueueUrl=aws["dlq_url"], MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get("Messages", [])
-    return [{"body": m["Body"], **{name: value["StringValue"] for name, value in m.get("MessageAttributes", {}).items()}} for m in messages]
+    entries = [{"body": m["Body"], **{name: value["StringValue"] for name, value in m.get("MessageAttributes", {}).items()}} for m in messages]
+    # SQS refuses an empty attribute value ("name, type, value and the message body must not be
+    # empty"), and with it the whole send; moto accepts one, so it is checked here.
+    assert all(value for entry in entries for value in entry.values()), entries
+    return entries
 
 
 def test_2xx_delivers_once_however_often_the_message_comes_back(aws):
@@ -288,12 +296,12 @@ def test_outages_are_retried_with_backoff(aws, result):
     assert dead_letters(aws) == []
 
 
-def test_the_last_allowed_attempt_goes_to_the_dlq_with_the_last_reason(aws):
-    result = answer(None, "no answer from Go Shops (timeout)")
+@pytest.mark.parametrize(("result", "status"), [(answer(None, "no answer from Go Shops (timeout)"), "none"), (answer(503), "503"), (answer(429, retry_after=60), "429")])
+def test_the_last_allowed_attempt_goes_to_the_dlq_with_the_last_reason_and_status(aws, result, status):
     assert make_deliverer(aws, ScriptedGoShops(result)).deliver(message_body(), MAX_RECEIVES) == DEAD_LETTERED
     [entry] = dead_letters(aws)
-    assert entry["reason"] == f"no answer from Go Shops (timeout); gave up after {MAX_RECEIVES} attempts"
-    assert entry["status"] == "none"
+    assert entry["reason"] == f"{result.reason}; gave up after {MAX_RECEIVES} attempts"
+    assert (entry["status"], entry["tenant"], entry["event"]) == (status, "acme", "purchase")
 
 
 def test_an_attempt_in_progress_elsewhere_is_awaited_for_a_function_timeout(aws):
@@ -327,7 +335,9 @@ def test_an_unreadable_message_goes_to_the_dlq_without_a_post(aws):
     goshops = ScriptedGoShops()
     assert make_deliverer(aws, goshops).deliver('{"v": 1, "id": "x"}', 1) == DEAD_LETTERED
     assert make_deliverer(aws, goshops).deliver("not json", 1) == DEAD_LETTERED
-    assert [entry["reason"] for entry in dead_letters(aws)] == ["malformed interaction message: KeyError", "malformed interaction message: JSONDecodeError"]
+    entries = dead_letters(aws)
+    assert [entry["reason"] for entry in entries] == ["malformed interaction message: KeyError", "malformed interaction message: JSONDecodeError"]
+    assert [sorted(entry) for entry in entries] == [["body", "failed_at", "reason", "status"]] * 2  # no tenant or event to tell
     assert goshops.posts == []
 
 
@@ -361,6 +371,26 @@ def test_a_message_for_a_tenant_that_no_longer_exists_goes_to_the_dlq(aws):
     assert make_deliverer(aws, goshops).deliver(message_body(tenant="gone"), 1) == DEAD_LETTERED
     [entry] = dead_letters(aws)
     assert entry["reason"] == "tenant 'gone' no longer exists"
+    assert goshops.posts == []
+
+
+@pytest.mark.parametrize(
+    ("secret", "reason"),
+    [
+        ("{not json", "tenant configuration is invalid: tenant secret is not valid JSON"),
+        ('{"shopify": {"webhook_secret": "s"}}', "tenant configuration is invalid: goshops is required"),
+    ],
+    ids=["not-json", "no-goshops-block"],
+)
+def test_a_tenant_whose_secret_is_broken_goes_to_the_dlq_at_once_with_why(aws, secret, reason):
+    # Retrying cannot mend a secret: the operator fixes it and replays, told so by the reason.
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    secrets.create_secret(Name=Settings().secret_id_for("acme"), SecretString=secret)
+    goshops = ScriptedGoShops()
+    tenants = TenantStore(Settings(), SecretsProvider(boto3_client=secrets))
+    assert make_deliverer(aws, goshops, tenants).deliver(message_body(), 1) == DEAD_LETTERED
+    [entry] = dead_letters(aws)
+    assert entry["reason"].startswith(reason) and entry["tenant"] == "acme"
     assert goshops.posts == []
 
 

@@ -289,6 +289,13 @@ def test_the_token_is_checked_before_the_body_is_read():
         (json.dumps({"OrderId": "1490151540390-01"}).encode(), "no State"),
         (json.dumps({"OrderId": "1490151540390-01", "State": {"name": "x"}}).encode(), "no State"),
         (json.dumps({"OrderId": "../../api/x", "State": "invoiced"}).encode(), "not a VTEX order id"),
+        # It becomes part of the OMS URL: it starts with a letter or digit, and the whole of it is checked.
+        (json.dumps({"OrderId": "..", "State": "handling"}).encode(), "not a VTEX order id"),
+        (json.dumps({"OrderId": "-01", "State": "handling"}).encode(), "not a VTEX order id"),
+        (json.dumps({"OrderId": "1490151540390-01/x", "State": "handling"}).encode(), "not a VTEX order id"),
+        (json.dumps({"OrderId": "1490151540390-01?x", "State": "handling"}).encode(), "not a VTEX order id"),
+        (json.dumps({"OrderId": "a" * 101, "State": "handling"}).encode(), "not a VTEX order id"),
+        (json.dumps({"OrderId": True, "State": "handling"}).encode(), "no OrderId"),
         (json.dumps({"hookConfig": "something-else"}).encode(), "no OrderId"),
     ],
 )

@@ -182,6 +182,10 @@ def test_a_200_that_is_not_an_order_is_a_5xx(oms):
     assert raised.value.status == 502
 
 
-def test_the_order_id_is_quoted_into_the_path(oms):
-    oms.state.add_orders({"orderId": "a b"})
-    assert get(oms, order_id="a b") == {"orderId": "a b"}
+@pytest.mark.parametrize("order_id", ["a b", "a?b", "a#b", "../a"])
+def test_the_order_id_is_quoted_into_the_path(oms, order_id):
+    # The client quotes whatever id it is given, "/" included: unquoted, "?" and "#" would cut the
+    # path short and "../" would climb out of the orders path.
+    oms.state.add_orders({"orderId": order_id})
+    assert get(oms, order_id=order_id) == {"orderId": order_id}
+    assert oms.reads(order_id) == [200]

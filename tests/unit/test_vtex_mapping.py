@@ -165,11 +165,11 @@ def _without_profile_id(how: str) -> dict:
     if how == "absent":
         profile.pop("userProfileId")
     else:
-        profile["userProfileId"] = {"null": None, "empty": ""}[how]
+        profile["userProfileId"] = {"null": None, "empty": "", "true": True}[how]
     return dict(ORDER_A, clientProfileData=profile)
 
 
-@pytest.mark.parametrize("how", ["null", "empty", "absent", "no clientProfileData"])
+@pytest.mark.parametrize("how", ["null", "empty", "true", "absent", "no clientProfileData"])
 def test_without_a_user_profile_id_the_customer_is_an_anonymous_key_of_the_order_group(how):
     customers = {i.customer for i in vtex.map_order(notification(), _without_profile_id(how), tenant()).interactions}
     assert customers == {anonymous_customer("acme", "vtex-order-group", "1490151540390")}
@@ -184,6 +184,12 @@ def test_orders_split_from_one_checkout_share_the_anonymous_customer():
     no_group.pop("orderGroup")
     c = vtex.map_order(notification("1490151540390-02"), no_group, tenant()).interactions[0].customer
     assert a == b == c
+
+
+def test_the_order_group_names_the_anonymous_customer_rather_than_the_order_id():
+    other_group = dict(ORDER_A, orderGroup="G-7", clientProfileData=None)
+    customers = {i.customer for i in vtex.map_order(notification("1490151540390-01"), other_group, tenant()).interactions}
+    assert customers == {anonymous_customer("acme", "vtex-order-group", "G-7")}
 
 
 def test_the_hook_state_decides_not_the_status_the_order_has_moved_on_to():

@@ -215,3 +215,10 @@ def test_only_a_webhook_id_shaped_like_shopifys_names_the_delivery(tenant, heade
 def test_a_custom_line_is_skipped_even_when_it_carries_the_chosen_field(tenant):
     lines = [line(None, None, "CUSTOM-SKU"), line(5, 50, "X")]
     assert items(shopify.map_payload("orders/paid", order(lines), replace(tenant, item_id="sku"))) == ["X"]
+
+
+def test_ids_are_trimmed(tenant):
+    mapped = shopify.map_payload("orders/paid", order([line(1, 11, " SKU-1 ")]), replace(tenant, item_id="sku"))
+    assert items(mapped) == ["SKU-1"]
+    padded = shopify.map_payload("carts/update", {"token": " tok ", "updated_at": "2025-03-14T14:05:40Z", "line_items": [line(1)]}, tenant)
+    assert padded.interactions[0].customer == anonymous_customer(tenant.name, "cart", "tok")

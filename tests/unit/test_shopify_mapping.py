@@ -212,9 +212,11 @@ def test_only_a_webhook_id_shaped_like_shopifys_names_the_delivery(tenant, heade
     assert shopify.handle(signed(tenant, header), tenant).delivery == delivery
 
 
-def test_a_custom_line_is_skipped_even_when_it_carries_the_chosen_field(tenant):
-    lines = [line(None, None, "CUSTOM-SKU"), line(5, 50, "X")]
-    assert items(shopify.map_payload("orders/paid", order(lines), replace(tenant, item_id="sku"))) == ["X"]
+@pytest.mark.parametrize("product_id", [None, ""])
+@pytest.mark.parametrize(("item_id", "expected"), [("sku", ["X"]), ("variant", ["50"])])
+def test_a_custom_line_is_skipped_even_when_it_carries_the_chosen_field(tenant, product_id, item_id, expected):
+    lines = [line(product_id, 60, "CUSTOM-SKU"), line(5, 50, "X")]
+    assert items(shopify.map_payload("orders/paid", order(lines), replace(tenant, item_id=item_id))) == expected
 
 
 def test_ids_are_trimmed(tenant):
@@ -222,3 +224,16 @@ def test_ids_are_trimmed(tenant):
     assert items(mapped) == ["SKU-1"]
     padded = shopify.map_payload("carts/update", {"token": " tok ", "updated_at": "2025-03-14T14:05:40Z", "line_items": [line(1)]}, tenant)
     assert padded.interactions[0].customer == anonymous_customer(tenant.name, "cart", "tok")
+
+
+def test_a_cart_without_a_token_is_named_by_its_id(tenant):
+    mapped = shopify.map_payload("carts/create", {"id": "c-1", "updated_at": "2025-03-14T14:05:40Z", "line_items": [line(1)]}, tenant)
+    assert mapped.interactions[0].customer == anonymous_customer(tenant.name, "cart", "c-1")
+    assert mapped.ref == shopify.map_payload("carts/create", {"token": "c-1", "updated_at": "2025-03-14T14:05:40Z", "line_items": []}, tenant).ref
+
+
+def test_a_checkout_without_a_token_is_named_by_its_id(tenant):
+    checkout = {"customer": {"id": 7}, "updated_at": "2025-03-14T14:10:02Z", "line_items": [line(1)]}
+    by_id = shopify.map_payload("checkouts/update", {"id": "c-1", **checkout}, tenant)
+    assert [(i.event, i.item, i.customer) for i in by_id.interactions] == [("cart", "1", "7")]
+    assert by_id.ref == shopify.map_payload("checkouts/update", {"token": "c-1", **checkout}, tenant).ref

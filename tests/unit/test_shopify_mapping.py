@@ -237,3 +237,22 @@ def test_a_checkout_without_a_token_is_named_by_its_id(tenant):
     by_id = shopify.map_payload("checkouts/update", {"id": "c-1", **checkout}, tenant)
     assert [(i.event, i.item, i.customer) for i in by_id.interactions] == [("cart", "1", "7")]
     assert by_id.ref == shopify.map_payload("checkouts/update", {"token": "c-1", **checkout}, tenant).ref
+
+
+def test_a_blank_date_is_absent_and_the_next_one_is_used(tenant):
+    mapped = shopify.map_payload("orders/paid", order([line(1)], processed_at="  ", created_at="2025-01-01T23:30:00+02:00"), tenant)
+    assert mapped.interactions[0].date == "2025-01-01T21:30:00Z"
+    cart = {"token": "t", "updated_at": "  ", "line_items": [line(1)]}
+    mapped = shopify.map_payload("carts/update", cart, tenant, triggered_at="2025-03-14T14:14:40.000000000Z")
+    assert mapped.interactions[0].date == "2025-03-14T14:14:40Z"
+
+
+def test_true_and_false_are_not_ids(tenant):
+    # A customer id of true is no customer: the order is a guest's.
+    mapped = shopify.map_payload("orders/paid", order([line(True), line(False), line(2)], customer={"id": True}, cart_token="c-1"), tenant)
+    assert items(mapped) == ["2"]
+    assert mapped.interactions[0].customer == anonymous_customer(tenant.name, "cart", "c-1")
+
+
+def test_a_whole_float_is_an_id_and_a_fractional_one_is_not(tenant):
+    assert items(shopify.map_payload("orders/paid", order([line(12.5), line(13.0)]), tenant)) == ["13"]

@@ -1,4 +1,5 @@
 import json
+import time
 
 import pytest
 
@@ -15,16 +16,29 @@ from goshops_adapter.interactions import Interaction, InteractionMessage, Messag
         ("2025-03-14T14:14:40.000000000Z", "2025-03-14T14:14:40Z"),
         ("2025-03-14T14:14:38", "2025-03-14T14:14:38Z"),
         ("2025-12-31T23:30:00-03:00", "2026-01-01T02:30:00Z"),
+        ("2025-03-14T14:14:38z", "2025-03-14T14:14:38Z"),
+        (" 2025-03-14T14:14:38Z\n", "2025-03-14T14:14:38Z"),
     ],
 )
 def test_dates_go_out_as_iso_8601_in_utc(value, expected):
     assert to_utc_iso(value) == expected
 
 
-@pytest.mark.parametrize("value", ["yesterday", "2025-13-01T00:00:00Z", "", "2025-03-14T14:14:38.Z"])
+# The last lies past year 9999 once in UTC: a ValueError like the others, not an OverflowError.
+@pytest.mark.parametrize("value", ["yesterday", "2025-13-01T00:00:00Z", "", "2025-03-14T14:14:38.Z", "9999-12-31T23:00:00-05:00"])
 def test_non_dates_raise(value):
     with pytest.raises(ValueError):
         to_utc_iso(value)
+
+
+def test_a_date_without_a_zone_is_utc_whatever_the_machines_zone(monkeypatch):
+    try:
+        with monkeypatch.context() as patched:
+            patched.setenv("TZ", "America/New_York")
+            time.tzset()
+            assert to_utc_iso("2025-03-14T14:14:38") == "2025-03-14T14:14:38Z"
+    finally:
+        time.tzset()  # back to the zone the TZ variable, restored, names
 
 
 def sample_message() -> InteractionMessage:

@@ -3,7 +3,16 @@ import time
 
 import pytest
 
-from goshops_adapter.interactions import Interaction, InteractionMessage, MessageError, Source, build_message, interaction_id, to_utc_iso
+from goshops_adapter.interactions import (
+    Interaction,
+    InteractionMessage,
+    MessageError,
+    NewerMessageVersion,
+    Source,
+    build_message,
+    interaction_id,
+    to_utc_iso,
+)
 
 
 @pytest.mark.parametrize(
@@ -122,3 +131,19 @@ def test_message_text_is_exactly_what_json_dumps_writes():
         separators=(",", ":"),
     )
     assert message.to_json() == expected
+
+
+def test_a_message_without_source_topic_ref_or_delivery_reads_them_as_empty():
+    raw = json.loads(sample_message().to_json())
+    raw["source"] = {"platform": "shopify"}
+    assert InteractionMessage.from_json(json.dumps(raw)).source == Source("shopify", "", "", "")
+
+
+def test_versions_up_to_1000_are_waited_for_and_past_it_are_malformed():
+    raw = json.loads(sample_message().to_json())
+    with pytest.raises(NewerMessageVersion) as newer:
+        InteractionMessage.from_json(json.dumps({**raw, "v": 1000}))
+    assert newer.value.tenant == "acme"
+    with pytest.raises(MessageError) as past:
+        InteractionMessage.from_json(json.dumps({**raw, "v": 1001}))
+    assert not isinstance(past.value, NewerMessageVersion)

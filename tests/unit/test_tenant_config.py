@@ -39,6 +39,14 @@ def test_configs_without_goshops_are_rejected(raw):
         parse_tenant_config("acme", raw)
 
 
+@pytest.mark.parametrize("value", ["x", []])
+@pytest.mark.parametrize("key", ["goshops", "shopify", "vtex", "options"])
+def test_a_block_that_is_not_an_object_is_rejected_by_name(key, value):
+    with pytest.raises(TenantConfigError) as raised:
+        parse_tenant_config("acme", tenant_raw(**{key: value}))
+    assert f"{key} must be an object" in str(raised.value)
+
+
 def test_secrets_never_appear_in_repr():
     raw = tenant_raw(
         shopify={"webhook_secret": "CURRENTSECRET", "previous_webhook_secret": "PREVIOUSSECRET", "previous_valid_until": "2026-11-27T05:00:00Z"},
@@ -87,6 +95,11 @@ VTEX = {"account": "shop", "app_key": "k", "app_token": "t", "hook_token": "h"}
         ({**VTEX, "base_url": "https://shop.example/?x="}, "vtex.base_url must be an https:// URL"),
         ({**VTEX, "base_url": "http://127.0.0.1:9001/2018-06-01/runtime/invocation/next#"}, "vtex.base_url must be an https:// URL"),
         ({**VTEX, "base_url": "https://shop.exam\nple"}, "vtex.base_url must be an https:// URL"),
+        # No host at all; and this machine only over http, not any scheme.
+        ({**VTEX, "base_url": "https://"}, "vtex.base_url must be an https:// URL"),
+        ({**VTEX, "base_url": "https:///x"}, "vtex.base_url must be an https:// URL"),
+        ({**VTEX, "base_url": "ftp://127.0.0.1"}, "vtex.base_url must be an https:// URL"),
+        ({**VTEX, "base_url": "file://localhost/x"}, "vtex.base_url must be an https:// URL"),
     ],
 )
 def test_where_the_app_key_is_sent_must_be_vtex_over_https(vtex, problem):

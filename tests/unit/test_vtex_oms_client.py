@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import pytest
 
@@ -147,6 +148,26 @@ def test_a_slow_oms_is_a_504_within_the_deadline(oms):
     error = raised.value
     assert (error.status, error.metric_reason) == (504, "oms_unavailable")
     assert "did not answer in time" in error.reason
+
+
+def test_an_attempt_waits_no_longer_than_the_deadline_leaves_even_within_its_timeout(oms):
+    oms.state.faults = [{"delay": 2.0, "count": 1}]
+    started = time.monotonic()
+    with pytest.raises(WebhookError) as raised:
+        vtex_oms.get_order(config(oms), ORDER_ID, timeout=1.0, deadline=0.5)
+    assert raised.value.status == 504
+    assert time.monotonic() - started < 0.8
+
+
+@pytest.mark.parametrize(("deadline", "reads"), [(0.35, [503]), (0.45, [503, 503])])
+def test_no_read_is_tried_in_less_than_the_shortest_attempt_left_after_the_backoff(oms, deadline, reads):
+    # After the first read and its 0.2 s backoff, 0.15 s (< SHORTEST_ATTEMPT_SECONDS) or 0.25 s are left.
+    oms.state.faults = [{"status": 503}]
+    fake = FakeTime()
+    error = rejected(oms, fake=fake, deadline=deadline)
+    assert (error.status, error.metric_reason) == (502, "oms_error")
+    assert oms.reads() == reads
+    assert fake.sleeps == [0.2] * (len(reads) - 1)
 
 
 def test_a_slow_answer_once_is_retried(oms):

@@ -163,13 +163,10 @@ def to_utc_iso(value: str) -> str:
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
-    # Python 3.11 parses at most 6 fractional digits; VTEX sends 7.
-    head, sep, tail = text.partition(".")
-    if sep:
-        digits = len(tail) - len(tail.lstrip("0123456789"))
-        if not digits:
-            raise ValueError(f"no digits after the decimal point in {value!r}")
-        text = f"{head}.{tail[: min(digits, 6)]}{tail[digits:]}"
+    # fromisoformat keeps 6 of VTEX's 7 fractional digits, but also takes a point with no digit after it.
+    _, point, fraction = text.partition(".")
+    if point and fraction[:1] not in tuple("0123456789"):
+        raise ValueError(f"no digits after the decimal point in {value!r}")
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)

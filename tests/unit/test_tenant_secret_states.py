@@ -4,7 +4,9 @@ and a request whose signature is wrong stays a 401 whatever Secrets Manager is d
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import datetime, timedelta
 
 import boto3
 import pytest
@@ -115,3 +117,40 @@ def test_made_up_tenant_names_are_remembered_within_a_bounded_memory(secrets, mo
     with pytest.raises(UnknownTenant):
         store.get("madeup-11")  # the latest is still remembered: no read
     assert len(reads) == 12
+
+
+@pytest.mark.parametrize("tenant", ["Bad Name", "Acme", "../x"])
+def test_a_name_no_tenant_can_have_is_unknown_without_reading_secrets_manager(secrets, tenant):
+    reads = []
+    secrets.meta.events.register("before-call.secretsmanager.GetSecretValue", lambda **_: reads.append(1))
+    with pytest.raises(UnknownTenant):
+        TenantStore(SETTINGS, SecretsProvider(boto3_client=secrets)).get(tenant)
+    assert reads == []
+
+
+def test_a_changed_secret_is_seen_once_the_configured_cache_age_has_passed(secrets, monkeypatch):
+    from aws_lambda_powertools.utilities.parameters import base
+
+    now = [datetime(2025, 3, 14, 10, 0, 0)]
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return now[0]
+
+    monkeypatch.setattr(base, "datetime", Clock)  # the clock Powertools' cache expires by
+    store = TenantStore(dataclasses.replace(SETTINGS, tenant_cache_seconds=60), SecretsProvider(boto3_client=secrets))
+    assert store.get("acme").goshops.api_key == tenant_raw("acme")["goshops"]["api_key"]
+    rotated = tenant_raw("acme", goshops={"project": "p-acme", "api_key": "rotated-key"})
+    secrets.put_secret_value(SecretId=SETTINGS.secret_id_for("acme"), SecretString=json.dumps(rotated))
+
+    now[0] += timedelta(seconds=59)
+    assert store.get("acme").goshops.api_key == tenant_raw("acme")["goshops"]["api_key"]
+    now[0] += timedelta(seconds=2)
+    assert store.get("acme").goshops.api_key == "rotated-key"
+
+
+def test_a_secret_that_is_not_json_is_500_invalid_configuration_not_an_outage(secrets):
+    secrets.put_secret_value(SecretId=SETTINGS.secret_id_for("acme"), SecretString="goshops: {project: p-acme}")
+    status, reason = answer(receiver(secrets), "acme", signed_order(tenant_raw("acme")["shopify"]["webhook_secret"]))
+    assert (status, reason) == (500, "tenant configuration is invalid; see the adapter's logs")

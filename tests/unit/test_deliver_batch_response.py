@@ -11,6 +11,7 @@ from adapterctl.bench.delivery import batch_event, handler_using
 from adapterctl.bench.memory_aws import SETTINGS, FakeDynamoDB, FakeSecretsManager, FakeSQS, tenant_secrets
 from adapterctl.goshops_sandbox import GoShopsSandbox
 from adapterctl.samples import sample_tenants
+from aws_emulator import in_process_aws
 from goshops_adapter.handlers import deliver
 
 
@@ -104,3 +105,48 @@ def test_on_the_last_receive_lambda_allows_the_handler_dead_letters_with_the_rea
     assert run(deliverer, event) == {"batchItemFailures": []}
     assert len(dead_lettered) == 2
     assert all("gave up after" in entry["MessageAttributes"]["reason"]["StringValue"] for entry in dead_lettered)
+
+
+def test_the_backoff_grows_from_the_base_setting_up_to_the_max_setting(goshops):
+    # The handler passes Lambda's ApproximateReceiveCount on; the backoff is the visibility timeout it sets.
+    delays = []
+
+    class SQS(FakeSQS):
+        def change_message_visibility(self, **kwargs):
+            delays.append(kwargs["VisibilityTimeout"])
+            return {}
+
+    settings = dataclasses.replace(SETTINGS, goshops_base_url=goshops.url, retry_base_seconds=10, retry_max_seconds=900, max_receive_count=20)
+    deliverer = deliver.build_deliverer(settings, secrets=FakeSecretsManager(tenant_secrets(sample_tenants())), dynamodb=FakeDynamoDB(), sqs=SQS())
+    goshops.state.faults = [{"status": 503}]
+    for receive_count in (1, 4, 12):
+        event = batch_event(1)
+        event["Records"][0]["attributes"]["ApproximateReceiveCount"] = str(receive_count)
+        run(deliverer, event)
+    goshops.state.faults = [{"status": 429, "retry_after": 3600}]
+    run(deliverer, batch_event(1))
+
+    first, fourth, twelfth, asked_for_an_hour = delays
+    assert 5 <= first <= 10  # full jitter over the upper half of base * 2^(attempt - 1)
+    assert 40 <= fourth <= 80
+    assert 450 <= twelfth <= 900
+    assert asked_for_an_hour == 900
+
+
+def test_a_record_delivered_before_is_counted_as_already_delivered_not_delivered_again(goshops, capsys):
+    def metric_names() -> list[str]:
+        # Powertools prints the invocation's metrics to stdout as one EMF line when the handler returns.
+        [line] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+        return [metric["Name"] for metric in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+
+    with in_process_aws() as aws:
+        # The delivered record must outlive the invocation, so DynamoDB keeps state here.
+        settings = dataclasses.replace(SETTINGS, goshops_base_url=goshops.url, first_seen_table="first-seen")
+        deliverer = deliver.build_deliverer(settings, secrets=FakeSecretsManager(tenant_secrets(sample_tenants())), dynamodb=aws["dynamodb"], sqs=FakeSQS())
+        event = batch_event(1)
+        capsys.readouterr()
+        assert run(deliverer, event) == {"batchItemFailures": []}
+        assert metric_names() == ["InteractionsDelivered"]
+        assert run(deliverer, event) == {"batchItemFailures": []}
+        assert metric_names() == ["InteractionsAlreadyDelivered"]
+    assert len(goshops.received()) == 1

@@ -17,7 +17,8 @@ HANDLERS = {"receive": "receiver", "deliver": "deliverer"}
 
 
 def import_handler(name: str, *, lambda_init: bool, settings: dict[str, str], invoke: dict | None = None) -> dict:
-    """Import the handler in a fresh interpreter: what it had built by then, and the answer to `invoke`."""
+    """Import the handler in a fresh interpreter: what it had built by then, and the answer to `invoke`
+    (or what it raised)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "POWERTOOLS_"))}
     env.update(
         PYTHONPATH=os.pathsep.join(sys.path),
@@ -37,7 +38,10 @@ built = {{"side": handler.{HANDLERS[name]}.cache_info().currsize, "clients": aws
 invoke = json.loads({json.dumps(json.dumps(invoke))})
 if invoke is not None:
     from adapterctl.local_stack import FakeLambdaContext
-    built["answer"] = handler.lambda_handler(invoke, FakeLambdaContext("{name}", 1))
+    try:
+        built["answer"] = handler.lambda_handler(invoke, FakeLambdaContext("{name}", 1))
+    except Exception as exc:
+        built["raised"] = f"{{type(exc).__name__}}: {{exc}}"
 print(json.dumps(built))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=False)  # noqa: S603 - our own code
@@ -63,3 +67,13 @@ def test_in_lambda_missing_settings_do_not_break_init_and_each_webhook_is_told_w
     assert (built["side"], built["clients"]) == (0, 0)
     assert built["answer"]["statusCode"] == 500
     assert "misconfigured" in json.loads(built["answer"]["body"])["error"]
+
+
+def test_in_lambda_a_deliver_function_without_the_dlq_url_fails_each_batch_naming_it():
+    # Without FAILED_QUEUE_URL a last attempt could not be dead-lettered with its reason.
+    settings = {name: value for name, value in SETTINGS.items() if name != "FAILED_QUEUE_URL"}
+
+    built = import_handler("deliver", lambda_init=True, settings=settings, invoke={"Records": []})
+
+    assert (built["side"], built["clients"]) == (0, 0)
+    assert built["raised"] == "SettingsError: missing environment variables: FAILED_QUEUE_URL"

@@ -57,6 +57,12 @@ def test_filters_combine():
     assert not Filters(since=datetime(2025, 3, 14, 11, tzinfo=UTC)).matches(item)
 
 
+def test_the_reason_filter_ignores_case_on_both_sides():
+    item = FailedInteraction.from_sqs(sqs_message(reason="Go Shops answered 400: data.item is required"))
+    assert Filters(reason="GO SHOPS answered").matches(item)
+    assert Filters(reason="go shops ANSWERED 400").matches(item)
+
+
 def test_since_never_selects_an_entry_of_unknown_age():
     item = FailedInteraction.from_sqs(sqs_message(failed_at=""))
     assert not Filters(since=datetime(2000, 1, 1, tzinfo=UTC)).matches(item)

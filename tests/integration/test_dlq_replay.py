@@ -165,6 +165,22 @@ def test_listing_groups_by_tenant_event_and_reason(queues):
     assert len(queues.bodies(queues.failed)) == 5  # listing left everything visible
 
 
+def test_everything_a_listing_or_replay_read_and_left_is_visible_again_at_once(queues):
+    # Released ten at a time (SQS's batch limit): more than one batch of them must all come back.
+    for _ in range(25):
+        queues.put_failed("north", "cart", "x")
+
+    def hidden() -> int:
+        return int(queues.sqs.get_queue_attributes(QueueUrl=queues.failed, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])["Attributes"]["ApproximateNumberOfMessagesNotVisible"])
+
+    assert len(list_failed(queues.sqs, queues.failed)) == 25
+    assert hidden() == 0
+    summary = replay(queues.sqs, queues.failed, queues.interactions, Filters(tenant="south"))
+    assert (summary.moved, summary.skipped) == (0, 25)
+    assert hidden() == 0
+    assert len(queues.bodies(queues.failed)) == 25
+
+
 def test_entries_moved_by_the_redrive_policy_are_replayable_by_their_body(queues):
     queues.put_failed("west", "view", None)
     queues.put_failed("west", "like", None)

@@ -14,13 +14,14 @@ import time
 
 import pytest
 import urllib3
+from botocore.exceptions import ClientError
 
 from adapterctl import replay as replay_module
 from adapterctl.cli import main
 from adapterctl.local import target_of
 from adapterctl.local_stack import LocalStack, aws_client
 from adapterctl.samples import PAYLOADS, SAMPLE_TENANT, sample_tenants, shopify_delivery
-from adapterctl.targets import STATE_FILE_VARIABLE, write_local_state
+from adapterctl.targets import STATE_FILE_VARIABLE, Target, write_local_state
 from aws_emulator import REGION, moto_server
 
 pytestmark = pytest.mark.integration
@@ -320,6 +321,55 @@ def test_a_stack_is_found_by_name_from_its_outputs(deployed, capsys):
     assert (code, out) == (0, "Replay: 1 moved, 2 skipped (did not match), 0 failed (left in the DLQ).\n")
     [moved] = deployed["sqs"].receive_message(QueueUrl=deployed["InteractionsQueueUrl"])["Messages"]
     assert json.loads(moved["Body"])["tenant"] == "south"
+
+
+def sqs_calls_answered(monkeypatch, operation: str, refuse) -> None:
+    """The command's SQS clients call `refuse(count)` before each `operation`, count from 1."""
+    client, calls = Target.client, []
+
+    def before(**_kwargs):
+        calls.append(1)
+        refuse(len(calls))
+
+    def hooked(self, service):
+        made = client(self, service)
+        if service == "sqs":
+            made.meta.events.register(f"before-call.sqs.{operation}", before)
+        return made
+
+    monkeypatch.setattr(Target, "client", hooked)
+
+
+def unavailable(operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "try later"}}, operation)
+
+
+def test_a_replay_that_requeued_but_could_not_remove_an_entry_names_it_and_exits_1(deployed, capsys, monkeypatch):
+    # Nothing is lost (a later replay re-queues it again and the deliver side recognises it), but
+    # the operator must learn that the entry is still in the DLQ.
+    peeked = deployed["sqs"].receive_message(QueueUrl=deployed["FailedInteractionsQueueUrl"], MaxNumberOfMessages=10, VisibilityTimeout=0, MessageAttributeNames=["All"])["Messages"]
+    [south] = [m["MessageId"] for m in peeked if m["MessageAttributes"]["tenant"]["StringValue"] == "south"]
+
+    def refuse(_count):
+        raise unavailable("DeleteMessage")
+
+    sqs_calls_answered(monkeypatch, "DeleteMessage", refuse)
+    code, out, err = run(capsys, "dlq", "replay", "--stack", "adapter-prod", "--tenant", "south")
+    assert (code, out) == (1, "Replay: 1 moved, 2 skipped (did not match), 0 failed (left in the DLQ).\n")
+    assert err == f"  {south}: re-queued, but not removed from the DLQ (ClientError)\n"
+    [moved] = deployed["sqs"].receive_message(QueueUrl=deployed["InteractionsQueueUrl"])["Messages"]
+    assert json.loads(moved["Body"])["tenant"] == "south"
+
+
+def test_a_replay_that_stops_reading_the_dlq_says_so_and_exits_1(deployed, capsys, monkeypatch):
+    def refuse_after_the_first_batch(count):
+        if count > 1:
+            raise unavailable("ReceiveMessage")
+
+    sqs_calls_answered(monkeypatch, "ReceiveMessage", refuse_after_the_first_batch)
+    code, out, err = run(capsys, "dlq", "replay", "--stack", "adapter-prod", "--tenant", "south")
+    assert (code, out) == (1, "Replay: 1 moved, 2 skipped (did not match), 0 failed (left in the DLQ).\n")
+    assert err == "  stopped reading the DLQ (ClientError); what was not read is still there\n"
 
 
 def test_a_stack_that_does_not_exist(deployed, capsys):

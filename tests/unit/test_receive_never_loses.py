@@ -196,13 +196,36 @@ def test_a_first_seen_record_expires_the_configured_days_after_its_claim(aws, mo
     assert int(record["expires_at"]["N"]) == 1_750_000_000 + 90 * 86400
 
 
-def test_the_deliver_side_remembers_a_post_longer_than_a_delivery_counts_as_a_retry():
-    # Within the retry window a repeated delivery is queued again; the deliver side must still
-    # recognise every interaction of it, or it would be posted twice.
+def test_a_delivery_seen_again_two_days_later_is_a_retry_and_after_five_days_a_replay(aws, monkeypatch):
+    # Absolute figures: the test above measures from RETRY_WINDOW_SECONDS, so it holds for any window.
+    from goshops_adapter import first_seen
+
+    start = 1_750_000_000.0
+    clock = [start]
+    monkeypatch.setattr(first_seen.time, "time", lambda: clock[0])
+    assert receiver(aws).receive("shopify", "acme", order(11, [111])).queued == 1
+    clock[0] = start + 2 * 86400
+    assert receiver(aws).receive("shopify", "acme", order(11, [111])).queued == 1
+    clock[0] = start + 5 * 86400 + 60
+    assert receiver(aws).receive("shopify", "acme", order(11, [111])).queued == 0
+    assert queued_items(aws) == ["111", "111"]
+
+
+def test_the_retry_window_outlasts_platform_retries_and_ends_before_anything_forgets_the_delivery():
+    from adapterctl.template import load_template
     from goshops_adapter.delivery import DELIVERED_RECORD_SECONDS
     from goshops_adapter.first_seen import RETRY_WINDOW_SECONDS
 
+    # Shopify retries a webhook for 4 hours; VTEX documents no limit and is assumed to stop within
+    # days. 5 days covers both: a body seen again later is a captured webhook replayed.
+    assert RETRY_WINDOW_SECONDS == 5 * 86400
+    # Within the retry window a repeated delivery is queued again; the deliver side must still
+    # recognise every interaction of it, or it would be posted twice.
     assert DELIVERED_RECORD_SECONDS > RETRY_WINDOW_SECONDS
+    # A replay is told from a retry only while its first-seen record lives (FirstSeenTtlDays, 15 at least).
+    min_ttl_days = load_template()["Parameters"]["FirstSeenTtlDays"]["MinValue"]
+    assert min_ttl_days == 15
+    assert RETRY_WINDOW_SECONDS < min_ttl_days * 86400
 
 
 def test_first_seen_store_unreachable_answers_5xx_and_queues_nothing(aws):

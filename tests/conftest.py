@@ -73,10 +73,17 @@ def stack():
 
 
 @pytest.fixture
-def function_logs(monkeypatch):
+def function_logs(monkeypatch, capsys):
     """Everything the functions write during the test (log lines and metrics), as one text."""
     buffer = io.StringIO()
     for handler in observability.logger.handlers:
         monkeypatch.setattr(handler, "stream", buffer)
-    monkeypatch.setattr(sys, "stdout", buffer)  # Powertools metrics print at flush time
-    return buffer.getvalue
+    printed: list[str] = []
+
+    def logs() -> str:
+        # Powertools prints metrics to sys.stdout at flush time; pytest owns sys.stdout while the
+        # test runs (a patch made here would be undone), so its capture is read instead.
+        printed.append(capsys.readouterr().out)
+        return buffer.getvalue() + "".join(printed)
+
+    return logs

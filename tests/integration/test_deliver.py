@@ -92,4 +92,5 @@ def test_the_api_key_is_sent_and_never_logged(stack, function_logs):
     logs = function_logs()
     [retried] = [json.loads(line) for line in logs.splitlines() if '"interaction will be retried"' in line]
     assert retried["tenant"] == "globex" and "401" in retried["reason"]  # the README's Logs Insights query groups by both
+    assert '"InteractionsDelivered"' in logs  # the metrics are read too
     assert "gs-test-key" not in logs

@@ -497,3 +497,55 @@ def test_a_secret_flag_given_as_a_dash_reads_the_value_from_stdin(stack, capsys,
     assert secret_of(stack, "pipedadd")["goshops"]["api_key"] == "goshops-key-from-a-pipe" and "goshops-key-from-a-pipe" not in out
     code, _out, err = run_cli(capsys, "tenant", "update", "pipedadd", "--goshops-api-key", "-", "--vtex-app-token", "-")
     assert code == 2 and "only one secret can be read from stdin" in err
+
+
+def test_a_short_signing_secret_padded_with_spaces_in_a_file_is_still_refused(stack, capsys, tmp_path):
+    # Spaces make it look long enough, but add nothing anyone would have to guess.
+    config = tmp_path / "padded.json"
+    config.write_text(json.dumps({"goshops": {"project": "p", "api_key": "k"}, "shopify": {"webhook_secret": "  placeholder            "}}))
+    code, _out, err = run_cli(capsys, "tenant", "add", "paddedfile", "--from-file", str(config))
+    assert code == 2 and "shopify.webhook_secret must be at least 16 characters" in err
+    assert run_cli(capsys, "tenant", "show", "paddedfile")[0] == 2  # nothing written
+
+
+def test_add_refuses_a_mask_for_a_secret_and_writes_nothing(stack, capsys):
+    # `tenant show` output pasted into `tenant add` would otherwise store the mask as the key.
+    code, _out, err = run_cli(capsys, "tenant", "add", "maskadd", "--goshops-project", "p", "--goshops-api-key", "****cdef")
+    assert code == 2 and "goshops.api_key is a masked value" in err
+    assert run_cli(capsys, "tenant", "show", "maskadd")[0] == 2  # nothing written
+
+
+def test_update_says_a_secret_was_added_without_printing_it(stack, capsys):
+    run_cli(capsys, "tenant", "add", "addedtok", "--goshops-project", "p", "--goshops-api-key", "k", "--shopify-webhook-secret", "shpss_0123456789abcdef")
+    code, out, err = run_cli(capsys, "tenant", "update", "addedtok", "--shopify-admin-token", "shpat_added_0123456789")
+    assert code == 0, err
+    assert "shopify.admin_token: added" in out and "shpat_added_0123456789" not in out + err
+
+
+def test_rotate_refuses_an_empty_new_value_and_keeps_the_old_one(stack, capsys):
+    run_cli(capsys, "tenant", "add", "emptyrot", "--goshops-project", "p", "--goshops-api-key", "old-goshops-key")
+    code, _out, err = run_cli(capsys, "tenant", "rotate", "emptyrot", "goshops-api-key", "--value", "   ")
+    assert code == 2 and "the new goshops.api_key cannot be empty" in err
+    assert secret_of(stack, "emptyrot")["goshops"]["api_key"] == "old-goshops-key"
+
+
+def test_update_with_only_remove_disconnects_the_platform(stack, capsys):
+    add_full(capsys, "removed")
+    code, out, err = run_cli(capsys, "tenant", "update", "removed", "--remove", "vtex")
+    assert code == 0, err
+    assert "vtex" not in secret_of(stack, "removed") and "vtex: removed" in out
+
+
+def test_update_connecting_vtex_generates_its_hook_token(stack, capsys):
+    run_cli(capsys, "tenant", "add", "latevtex", "--goshops-project", "p", "--goshops-api-key", "k", "--shopify-webhook-secret", "shpss_0123456789abcdef")
+    code, out, err = run_cli(capsys, "tenant", "update", "latevtex", "--vtex-account", "latestore", "--vtex-app-key", "k", "--vtex-app-token", "t")
+    assert code == 0, err
+    hook_token = secret_of(stack, "latevtex")["vtex"]["hook_token"]
+    assert len(hook_token) >= 40 and "generated a VTEX hook token" in out and hook_token not in out
+
+
+@pytest.mark.parametrize(("name", "secret", "expected"), [("notjson", "goshops=p", "its secret is not JSON"), ("notobject", "[1, 2]", "its secret is not a JSON object")])
+def test_a_secret_edited_by_hand_into_something_else_is_a_clear_error(stack, capsys, name, secret, expected):
+    stack.client("secretsmanager").create_secret(Name=f"{stack.resources.tenant_secret_prefix}{name}", SecretString=secret)
+    code, _out, err = run_cli(capsys, "tenant", "show", name)
+    assert code == 2 and expected in err and "Traceback" not in err

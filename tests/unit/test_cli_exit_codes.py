@@ -51,3 +51,13 @@ def test_a_local_stack_not_answering_is_2_whatever_the_error():
     local = Target(**{**deployed().__dict__, "endpoint_url": "http://127.0.0.1:1"})
     error = unreachable(local, EndpointConnectionError(endpoint_url="http://127.0.0.1:1"))
     assert error.exit_code == 2 and "make local" in str(error)
+
+
+@pytest.mark.parametrize(("exc", "code"), [(EndpointConnectionError(endpoint_url="https://secretsmanager"), 1), (NoCredentialsError(), 2)])
+def test_a_tenant_command_that_cannot_reach_aws_says_so_without_a_traceback(capsys, exc, code):
+    @reports_errors("tenant list")
+    def run(_args):
+        raise exc
+
+    assert run(None) == code
+    assert capsys.readouterr().err.startswith("adapterctl tenant list: cannot reach AWS: ")

@@ -35,7 +35,7 @@ class Settings:
     retry_base_seconds: int = 10
     retry_max_seconds: int = 900
     # The queue's redrive maxReceiveCount: the last attempt dead-letters with its reason itself.
-    max_receive_count: int = 5
+    max_receive_count: int = 8  # the template's MaxReceiveCount default
     # VTEX OMS look-ups run inside the platform's 5 s budget.
     oms_timeout_seconds: float = 1.5
     oms_deadline_seconds: float = 3.5

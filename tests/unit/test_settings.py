@@ -2,6 +2,7 @@
 
 import pytest
 
+from adapterctl.template import load_template
 from goshops_adapter.settings import DEFAULT_GOSHOPS_BASE_URL, Settings, SettingsError, settings_from_environment
 
 KNOBS = (
@@ -45,8 +46,13 @@ def test_a_default_tenant_without_a_secret_of_its_own_is_under_the_prefix():
 
 def test_with_nothing_set_the_documented_defaults_apply(environment):
     assert settings_from_environment() == Settings()
-    assert Settings().goshops_base_url == DEFAULT_GOSHOPS_BASE_URL
-    assert (Settings().tenant_cache_seconds, Settings().first_seen_ttl_days, Settings().max_receive_count) == (300, 90, 5)
+    assert Settings().tenant_cache_seconds == 300
+    # Those the template also sets have its parameters' defaults, so a run without the variable
+    # (a test, a script) behaves as a stack deployed with the defaults.
+    parameters = load_template()["Parameters"]
+    assert Settings().goshops_base_url == DEFAULT_GOSHOPS_BASE_URL == parameters["GoShopsBaseUrl"]["Default"]
+    assert Settings().first_seen_ttl_days == parameters["FirstSeenTtlDays"]["Default"]
+    assert Settings().max_receive_count == parameters["MaxReceiveCount"]["Default"]
 
 
 def test_every_variable_is_read_into_its_setting(environment):

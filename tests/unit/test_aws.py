@@ -9,13 +9,14 @@ from goshops_adapter import aws
 WEBHOOK_DEADLINE_SECONDS = 5.0
 
 
-def test_a_call_that_gets_no_answer_is_given_up_well_inside_the_webhook_deadline():
+def test_one_call_that_gets_no_answer_leaves_the_webhook_time_to_answer():
     config = aws.CLIENT_CONFIG
     attempts = config.retries["total_max_attempts"]
 
     assert attempts == 2  # one retry: a second silent call is not worth a third
-    # Two such calls (DynamoDB, then SQS) must still leave the function time to answer.
-    assert 2 * attempts * (config.connect_timeout + config.read_timeout) <= WEBHOOK_DEADLINE_SECONDS + 1
+    # At most 3 s on one silent call (2 s on a pooled connection), within the platforms' 5 s with
+    # the webhook's other call and its answer. Both silent: the platform may give up first, and retries.
+    assert attempts * (config.connect_timeout + config.read_timeout) <= WEBHOOK_DEADLINE_SECONDS - 2
 
 
 def test_the_clients_skip_the_sdks_own_request_check():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -157,6 +159,37 @@ def test_the_client_waits_what_the_bucket_needs_to_refill(admin):
     requested = 2 + 50  # a connection of first: 50
     assert waits == [pytest.approx(requested / 1000)]
     assert admin.outcomes() == ["throttled", "ok"]
+
+
+class _ScriptedHttp:
+    """Stands in for the HTTP pool: answers each request with the next (status, headers, payload)."""
+
+    def __init__(self, *answers: tuple[int, dict, dict]):
+        self.answers = list(answers)
+
+    def request(self, _method, _url, body=None, headers=None):
+        status, answer_headers, payload = self.answers.pop(0)
+        return SimpleNamespace(status=status, headers=answer_headers, data=json.dumps(payload).encode())
+
+
+def _scripted_client(*answers: tuple[int, dict, dict]) -> tuple[ShopifyAdmin, list[float]]:
+    waits: list[float] = []
+    client = ShopifyAdmin("acme.myshopify.com", TOKEN, http=_ScriptedHttp(*answers), sleep=waits.append, notify=lambda _text: None)
+    return client, waits
+
+
+def test_a_server_error_is_retried_after_a_pause():
+    client, waits = _scripted_client((503, {}, {"errors": "Service Unavailable"}), (200, {}, {"data": {"shop": {"name": "acme"}}}))
+
+    assert client.execute("{ shop { name } }") == {"shop": {"name": "acme"}}
+    assert waits == [2.0]
+
+
+def test_a_long_retry_after_is_capped_at_a_minute():
+    client, waits = _scripted_client((429, {"Retry-After": "3600"}, {}), (200, {}, {"data": {"ok": True}}))
+
+    assert client.execute("{ ok }") == {"ok": True}
+    assert waits == [60.0]
 
 
 def test_pacing_by_the_reported_bucket_avoids_throttling(capsys, admin):

@@ -22,6 +22,7 @@ TENANTS = {
     "stored": {"goshops": {"project": "p2", "api_key": "k2"}, "shopify": {"webhook_secret": "s2", "admin_token": TOKEN}},
     "novtexshop": {"goshops": {"project": "p3", "api_key": "k3"}},
     "pending": {"goshops": {"project": "p4", "api_key": "k4"}, "shopify": {"webhook_secret": "s4"}},
+    "dryrun": {"goshops": {"project": "p5", "api_key": "k5"}, "shopify": {"webhook_secret": "s5"}},
 }
 URL = f"{DEPLOYED_BASE_URL}shopify/shop1"
 TOPICS = {topic.upper().replace("/", "_") for topic in SUBSCRIBED_TOPICS}
@@ -192,6 +193,22 @@ def test_a_long_retry_after_is_capped_at_a_minute():
     assert waits == [60.0]
 
 
+def test_every_page_of_subscriptions_is_read(capsys, admin):
+    # Fifty subscriptions to other endpoints fill the first page; the earlier deployment's is on the second.
+    state = admin.state
+    with state.lock:
+        for number in range(800, 850):
+            state.subscriptions[f"gid://shopify/WebhookSubscription/{number}"] = _sub(number, "ORDERS_PAID", f"https://erp{number}.example.com/shopify")
+        state.subscriptions["gid://shopify/WebhookSubscription/900"] = _sub(900, "ORDERS_PAID", "https://old-api.example.com/webhooks/shopify/shop1")
+
+    code, out, err = connect(capsys, admin)
+
+    assert code == 0, err
+    assert "Done: 1 changed, 4 created." in out
+    assert [sub["uri"] for sub in admin.subscriptions()].count(URL) == 5
+    assert len(admin.subscriptions()) == 55
+
+
 def test_pacing_by_the_reported_bucket_avoids_throttling(capsys, admin):
     # 60 points: the listing (52) and five mutations (10 each) cannot all run back to back.
     code, _out, err = connect(capsys, admin)
@@ -302,12 +319,13 @@ def test_the_refusal_is_recognised_by_its_documented_words(message):
     assert not refuses_protected_customer_data("Address for this topic has already been taken")
 
 
-def test_dry_run_changes_nothing(capsys, admin):
-    code, out, _err = connect(capsys, admin, "--dry-run")
+def test_dry_run_changes_nothing(stack, capsys, admin):
+    code, out, _err = connect(capsys, admin, "--dry-run", tenant="dryrun")
 
     assert code == 0
     assert "Dry run: 5 would create." in out
     assert admin.subscriptions() == []
+    assert "shop" not in secret_of(stack, "dryrun")["shopify"]  # nothing connected: `status` must not check this shop
 
 
 @pytest.mark.parametrize(
@@ -326,6 +344,16 @@ def test_bad_input_exits_2(capsys, admin, extra, tenant, expected):
     assert code == 2
     assert expected in err
     assert admin.outcomes() == []  # refused before calling Shopify
+
+
+def test_an_admin_url_in_plain_http_to_another_machine_is_refused(capsys, admin):
+    # The access token goes with every request: https, or plain http only to this machine.
+    with pytest.raises(SystemExit) as exited:
+        connect(capsys, admin, "--admin-url", "http://shopify-admin.example.net")
+
+    assert exited.value.code == 2
+    assert "plain http only to this machine" in capsys.readouterr().err
+    assert admin.outcomes() == []
 
 
 def test_a_key_rotated_while_connect_runs_is_not_undone_by_it(stack, capsys, admin, monkeypatch):

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from adapterctl.connect_vtex import VtexHookConfig
 from adapterctl.vtex_hook_standin import VtexHookStandIn
 from connect_support import FakeVtexReceiver, fresh_local_stack, run_cli, secret_of, use_stack
 
@@ -177,6 +178,37 @@ def test_wrong_credentials_and_missing_permission_are_clear(capsys, vtex, receiv
     code, _out, err = connect(capsys, "readonly")
     assert code == 2 and "may not configure the order hook (403)" in err
     assert vtex.state.pings == []
+
+
+class _ScriptedHttp:
+    """Stands in for the HTTP pool: answers each request with the next (status, headers, body)."""
+
+    def __init__(self, *answers: tuple[int, dict, bytes]):
+        self.answers = list(answers)
+
+    def request(self, _method, _url, body=None, headers=None):
+        status, answer_headers, data = self.answers.pop(0)
+        return SimpleNamespace(status=status, headers=answer_headers, data=data)
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "waited"),
+    [({"Retry-After": "3600"}, 60.0), ({}, 60.0), ({"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}, 60.0), ({"Retry-After": "2"}, 2.0)],
+    ids=["capped at a minute", "absent", "an HTTP date", "as asked"],
+)
+def test_the_wait_after_a_429(retry_after, waited):
+    waits: list[float] = []
+    http = _ScriptedHttp((429, retry_after, b""), (404, {}, b""))
+    hook = VtexHookConfig("https://acme.vtexcommercestable.com.br", APP_KEY, APP_TOKEN, http=http, sleep=waits.append)
+
+    assert hook.get() is None
+    assert waits == [waited]
+
+
+def test_an_empty_answer_to_the_get_is_no_hook():
+    http = _ScriptedHttp((200, {}, b""))
+
+    assert VtexHookConfig("https://acme.vtexcommercestable.com.br", APP_KEY, APP_TOKEN, http=http).get() is None
 
 
 def test_throttling_is_waited_out(capsys, vtex, receiver):

@@ -29,13 +29,14 @@ def vtex():
 
 @pytest.fixture(scope="module")
 def stack(vtex):
-    def tenant(account: str, app_key: str = APP_KEY, app_token: str = APP_TOKEN) -> dict:
+    def tenant(account: str, app_key: str = APP_KEY, app_token: str = APP_TOKEN, base_url: str = vtex.url) -> dict:
         return {
             "goshops": {"project": "p", "api_key": "k"},
-            "vtex": {"account": account, "app_key": app_key, "app_token": app_token, "hook_token": f"hook-token-of-{account}-0123456789", "base_url": vtex.url},
+            "vtex": {"account": account, "app_key": app_key, "app_token": app_token, "hook_token": f"hook-token-of-{account}-0123456789", "base_url": base_url},
         }
 
     tenants = {"store": tenant("acme"), "wrongtoken": tenant("acme", app_token="not-the-token"), "readonly": tenant("acme", FORBIDDEN_KEY, "readonly-token")}
+    tenants["wrongurl"] = tenant("acme", base_url=f"{vtex.url}/not-the-orders-api")
     tenants["shopifyonly"] = {"goshops": {"project": "p", "api_key": "k"}, "shopify": {"webhook_secret": "s"}}
     with fresh_local_stack(tenants) as running:
         yield running
@@ -87,7 +88,34 @@ def test_a_second_run_changes_nothing(capsys, vtex, receiver):
 
     assert code == 0
     assert "Already configured as wanted: nothing changed." in out
+    assert "now goes to" not in out  # the hook already goes here: nothing to replace
     assert vtex.state.saves == 1 and len(vtex.state.pings) == 1
+
+
+def test_force_saves_again_what_is_already_as_wanted(capsys, vtex, receiver):
+    connect(capsys)
+
+    code, out, err = connect(capsys, "store", "--force")
+
+    assert code == 0, err
+    assert "nothing differs; saving again (--force)" in out and "Saved" in out
+    assert vtex.state.saves == 2 and len(vtex.state.pings) == 2
+
+
+def test_filter_fields_echoed_at_their_defaults_are_no_change(stack, capsys, vtex, receiver):
+    # VTEX's GET may echo fields the saved configuration has at their default values.
+    token = secret_of(stack, "store")["vtex"]["hook_token"]
+    with vtex.state.lock:
+        vtex.state.configs[APP_KEY] = {
+            "filter": {"type": "FromWorkflow", "status": DEFAULT_STATES, "disableSingleFire": False, "expression": ""},
+            "hook": {"url": f"{receiver.base_url}vtex/store", "headers": {"X-Hook-Token": token}},
+        }
+
+    code, out, _err = connect(capsys)
+
+    assert code == 0
+    assert "Already configured as wanted: nothing changed." in out and "removed" not in out
+    assert vtex.state.saves == 0
 
 
 def test_says_what_changed_after_states_and_token_change(stack, capsys, vtex, receiver):
@@ -209,6 +237,14 @@ def test_an_empty_answer_to_the_get_is_no_hook():
     http = _ScriptedHttp((200, {}, b""))
 
     assert VtexHookConfig("https://acme.vtexcommercestable.com.br", APP_KEY, APP_TOKEN, http=http).get() is None
+
+
+def test_a_base_url_without_the_orders_api_is_an_operator_error(capsys, vtex, receiver):
+    code, _out, err = connect(capsys, "wrongurl")
+
+    assert code == 2
+    assert "no VTEX Orders API at" in err and "vtex.base_url" in err
+    assert vtex.config(APP_KEY) is None
 
 
 def test_throttling_is_waited_out(capsys, vtex, receiver):

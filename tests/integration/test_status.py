@@ -34,6 +34,10 @@ def stack(platforms):
             "vtex": {"account": "acme", "app_key": "appkey", "app_token": "apptoken", "hook_token": "hook-token-0123456789abcdef", "base_url": vtex.url},
         },
         "other": {"goshops": {"project": "other-project", "api_key": "k"}},
+        "wrongvtex": {
+            "goshops": {"project": "wrongvtex-project", "api_key": "k"},
+            "vtex": {"account": "acme", "app_key": "appkey", "app_token": "not-the-token", "hook_token": "hook-token-0123456789abcdef", "base_url": vtex.url},
+        },
     }
     with fresh_local_stack(tenants) as running:
         yield running
@@ -126,3 +130,47 @@ def test_connect_vtex_and_status_work_against_the_local_stack(capsys, monkeypatc
         assert [ping["status"] for ping in local.vtex_hooks.state.pings] == [200]
         code, out, _err = run_cli(capsys, "status", "--tenant", SAMPLE_TENANT)
         assert code == 0 and "connected: VTEX sends payment-approved, ready-for-handling, invoiced here with the hook token" in out
+
+
+def test_status_checks_the_shop_with_the_stored_token_and_counts_only_json_here(stack, platforms, capsys, monkeypatch, tmp_path):
+    admin, _vtex = platforms
+    monkeypatch.delenv("SHOPIFY_ADMIN_TOKEN", raising=False)
+    url = f"{use_stack(stack, monkeypatch, tmp_path).webhook_base_url}shopify/both"
+    assert run_cli(capsys, "connect", "shopify", "--tenant", "both", "--shop", "acme", "--token", TOKEN, "--admin-url", admin.url)[0] == 0
+
+    code, out, _err = run_cli(capsys, "status", "--tenant", "both", "--admin-url", admin.url)
+    assert code == 0
+    assert "shop acme.myshopify.com not checked: no Admin API token" in out
+
+    assert run_cli(capsys, "tenant", "update", "both", "--shopify-admin-token", TOKEN)[0] == 0
+    with admin.state.lock:
+        for sub in admin.state.subscriptions.values():
+            assert sub["uri"] == url
+            if sub["topic"] == "ORDERS_PAID":
+                sub["format"] = "XML"
+            if sub["topic"] == "CARTS_CREATE":
+                sub["uri"] = "https://erp.example.com/shopify"
+
+    code, out, _err = run_cli(capsys, "status", "--tenant", "both", "--admin-url", admin.url)
+    assert code == 0
+    assert "NOT fully connected: shop acme.myshopify.com does not send orders/paid, carts/create here" in out
+
+    monkeypatch.setenv("SHOPIFY_ADMIN_TOKEN", "shpat_wrong")  # the environment's token comes first
+    code, out, err = run_cli(capsys, "status", "--tenant", "both", "--admin-url", admin.url)
+    assert code == 0, err
+    assert "shop acme.myshopify.com not checked: Shopify refused the Admin API access token" in out
+    assert "Traceback" not in out + err
+
+
+def test_status_of_platforms_not_configured_or_refusing_the_check(stack, capsys, monkeypatch, tmp_path):
+    use_stack(stack, monkeypatch, tmp_path)
+
+    code, out, err = run_cli(capsys, "status", "--tenant", "other")
+    assert code == 0, err
+    assert "  shopify   not configured" in out and "  vtex      not configured" in out and "webhooks to" not in out
+
+    code, out, err = run_cli(capsys, "status", "--tenant", "wrongvtex")
+    assert code == 0, err
+    assert "VTEX not checked: VTEX refused the app key and token (401)" in out
+    assert "not-the-token" not in out + err and "Traceback" not in out + err
+

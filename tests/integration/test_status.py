@@ -174,3 +174,16 @@ def test_status_of_platforms_not_configured_or_refusing_the_check(stack, capsys,
     assert "VTEX not checked: VTEX refused the app key and token (401)" in out
     assert "not-the-token" not in out + err and "Traceback" not in out + err
 
+
+def test_status_shows_the_three_most_frequent_failure_reasons(stack, capsys, monkeypatch, tmp_path):
+    use_stack(stack, monkeypatch, tmp_path)
+    for reason, count in (("reason-a", 3), ("reason-b", 2), ("reason-c", 1), ("reason-d", 1)):
+        for _ in range(count):
+            dead_letter(stack, "both", "purchase", reason)
+
+    code, out, err = run_cli(capsys, "status", "--tenant", "both", "--no-check")
+
+    assert code == 0, err
+    assert "7 failed interaction(s) for this tenant" in out
+    assert "   3  purchase  reason-a" in out and "   2  purchase  reason-b" in out and "   1  purchase  reason-c" in out
+    assert "reason-d" not in out

@@ -88,13 +88,12 @@ class InteractionMessage:
         try:
             raw = json.loads(body)
             version = raw.get("v")
-            if type(version) is not int:  # not true, not 1.0
+            # An int (not true, not 1.0): this version, or a newer one to wait for.
+            if type(version) is not int or not MESSAGE_VERSION <= version <= _LATEST_CONCEIVABLE_VERSION:
                 raise MessageError(f"unsupported message version {version!r}")
-            if MESSAGE_VERSION < version <= _LATEST_CONCEIVABLE_VERSION:
+            if version > MESSAGE_VERSION:
                 tenant = raw.get("tenant")
                 raise NewerMessageVersion(f"message version {version} is newer than this deliver function reads ({MESSAGE_VERSION})", tenant if isinstance(tenant, str) else "")
-            if version != MESSAGE_VERSION:
-                raise MessageError(f"unsupported message version {version!r}")
             data, source = raw["data"], raw["source"]
             message = cls(
                 id=_string(raw, "id"),

@@ -164,7 +164,7 @@ def to_utc_iso(value: str) -> str:
         text = text[:-1] + "+00:00"
     # fromisoformat keeps 6 of VTEX's 7 fractional digits, but also takes a point with no digit after it.
     _, point, fraction = text.partition(".")
-    if point and fraction[:1] not in tuple("0123456789"):
+    if point and not fraction[:1].isdigit():  # a non-ASCII digit is fromisoformat's to refuse
         raise ValueError(f"no digits after the decimal point in {value!r}")
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 SHOPIFY_SECRET = "shpss_test_webhook_secret_0123456789"
 GOSHOPS_KEY = "gs-test-key-abcdef"
 
@@ -14,3 +16,15 @@ def tenant_raw(name: str = "acme", **overrides) -> dict:
     }
     raw.update(overrides)
     return raw
+
+
+class ScriptedHttp:
+    """Stands in for the CLI clients' urllib3 pool: answers each request with the next
+    (status, headers, body bytes) of its script."""
+
+    def __init__(self, *answers: tuple[int, dict, bytes]):
+        self.answers = list(answers)
+
+    def request(self, _method, _url, body=None, headers=None):
+        status, answer_headers, data = self.answers.pop(0)
+        return SimpleNamespace(status=status, headers=answer_headers, data=data)

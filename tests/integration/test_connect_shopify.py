@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from types import SimpleNamespace
 
 import pytest
 
@@ -12,6 +11,7 @@ from adapterctl.connect_shopify import LIST_SUBSCRIPTIONS, ShopifyAdmin, Shopify
 from adapterctl.shopify_admin_standin import ShopifyAdminStandIn
 from connect_support import DEPLOYED_BASE_URL, fresh_local_stack, run_cli, secret_of, use_stack
 from goshops_adapter.platforms.shopify import SUBSCRIBED_TOPICS
+from support import ScriptedHttp
 
 pytestmark = pytest.mark.integration
 
@@ -162,20 +162,11 @@ def test_the_client_waits_what_the_bucket_needs_to_refill(admin):
     assert admin.outcomes() == ["throttled", "ok"]
 
 
-class _ScriptedHttp:
-    """Stands in for the HTTP pool: answers each request with the next (status, headers, payload)."""
-
-    def __init__(self, *answers: tuple[int, dict, dict]):
-        self.answers = list(answers)
-
-    def request(self, _method, _url, body=None, headers=None):
-        status, answer_headers, payload = self.answers.pop(0)
-        return SimpleNamespace(status=status, headers=answer_headers, data=json.dumps(payload).encode())
-
-
 def _scripted_client(*answers: tuple[int, dict, dict]) -> tuple[ShopifyAdmin, list[float]]:
+    """A client whose requests get these (status, headers, JSON payload) answers, in turn."""
     waits: list[float] = []
-    client = ShopifyAdmin("acme.myshopify.com", TOKEN, http=_ScriptedHttp(*answers), sleep=waits.append, notify=lambda _text: None)
+    http = ScriptedHttp(*[(status, headers, json.dumps(payload).encode()) for status, headers, payload in answers])
+    client = ShopifyAdmin("acme.myshopify.com", TOKEN, http=http, sleep=waits.append, notify=lambda _text: None)
     return client, waits
 
 

@@ -13,6 +13,7 @@ import pytest
 from adapterctl.connect_vtex import VtexHookConfig
 from adapterctl.vtex_hook_standin import VtexHookStandIn
 from connect_support import FakeVtexReceiver, fresh_local_stack, run_cli, secret_of, use_stack
+from support import ScriptedHttp
 
 pytestmark = pytest.mark.integration
 
@@ -208,17 +209,6 @@ def test_wrong_credentials_and_missing_permission_are_clear(capsys, vtex, receiv
     assert vtex.state.pings == []
 
 
-class _ScriptedHttp:
-    """Stands in for the HTTP pool: answers each request with the next (status, headers, body)."""
-
-    def __init__(self, *answers: tuple[int, dict, bytes]):
-        self.answers = list(answers)
-
-    def request(self, _method, _url, body=None, headers=None):
-        status, answer_headers, data = self.answers.pop(0)
-        return SimpleNamespace(status=status, headers=answer_headers, data=data)
-
-
 @pytest.mark.parametrize(
     ("retry_after", "waited"),
     [({"Retry-After": "3600"}, 60.0), ({}, 60.0), ({"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}, 60.0), ({"Retry-After": "2"}, 2.0)],
@@ -226,7 +216,7 @@ class _ScriptedHttp:
 )
 def test_the_wait_after_a_429(retry_after, waited):
     waits: list[float] = []
-    http = _ScriptedHttp((429, retry_after, b""), (404, {}, b""))
+    http = ScriptedHttp((429, retry_after, b""), (404, {}, b""))
     hook = VtexHookConfig("https://acme.vtexcommercestable.com.br", APP_KEY, APP_TOKEN, http=http, sleep=waits.append)
 
     assert hook.get() is None
@@ -234,7 +224,7 @@ def test_the_wait_after_a_429(retry_after, waited):
 
 
 def test_an_empty_answer_to_the_get_is_no_hook():
-    http = _ScriptedHttp((200, {}, b""))
+    http = ScriptedHttp((200, {}, b""))
 
     assert VtexHookConfig("https://acme.vtexcommercestable.com.br", APP_KEY, APP_TOKEN, http=http).get() is None
 

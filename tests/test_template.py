@@ -64,15 +64,25 @@ def test_deliver_reports_partial_batch_failures_with_capped_concurrency():
     assert event["BatchSize"] == 10
 
 
-def test_http_api_routes_each_platform_and_is_throttled():
-    from goshops_adapter.platforms import PLATFORMS
-
+def test_one_http_api_route_serves_every_source_and_is_throttled():
+    # A source is a package and a registry line: the route names none, and the function answers 404
+    # for a platform it has no source for.
     events = RESOURCES["ReceiveFunction"]["Properties"]["Events"]
-    # A platform is one module and one route: a module without its route would be API Gateway's 404.
-    assert {spec["Properties"]["Path"] for spec in events.values()} == {f"/webhooks/{name}/{{tenant}}" for name in PLATFORMS}
+    assert [spec["Properties"]["Path"] for spec in events.values() if spec["Properties"]["Path"].startswith("/webhooks/")] == ["/webhooks/{platform}/{tenant}"]
     assert all(spec["Properties"]["Method"] == "POST" for spec in events.values())
     settings = RESOURCES["WebhookApi"]["Properties"]["DefaultRouteSettings"]
     assert {"ThrottlingRateLimit", "ThrottlingBurstLimit"} <= set(settings)
+
+
+def test_the_template_names_no_source_but_in_its_quiet_alarms():
+    from goshops_adapter.platforms import SOURCES
+
+    # What "quiet" means differs per source (Shopify deletes a subscription after 4 hours of
+    # failures, VTEX a hook after 72 hours of nothing), so those alarms are per source; nothing else is.
+    sections = {section: {name: spec for name, spec in TEMPLATE.get(section, {}).items() if "QuietAlarm" not in name} for section in ("Parameters", "Conditions", "Resources", "Outputs")}
+    text = json.dumps(sections).lower()
+    assert [name for name in SOURCES if name in text] == []
+    assert not any(spec.get("NoEcho") for spec in TEMPLATE["Parameters"].values())  # no tenant secret is a stack parameter
 
 
 def test_first_seen_table_expires_records():
@@ -81,13 +91,10 @@ def test_first_seen_table_expires_records():
     assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
 
 
-def test_tenant_secrets_come_from_noecho_parameters():
+def test_go_shops_base_url_must_be_https():
     parameters = TEMPLATE["Parameters"]
-    for name in ("GoShopsApiKey", "ShopifyWebhookSecret", "VtexAppKey", "VtexAppToken", "VtexHookToken"):
-        assert parameters[name]["NoEcho"] is True
     assert parameters["GoShopsBaseUrl"]["Default"] == "https://go-discover.goshops.com"
     assert _allowed("GoShopsBaseUrl", "https://go-discover.goshops.com") and not _allowed("GoShopsBaseUrl", "http://go-discover.goshops.com")
-    assert RESOURCES["DefaultTenantSecret"]["Condition"] == "CreateDefaultTenantSecret"
 
 
 def _condition(name: str, parameters: dict) -> bool:
@@ -110,54 +117,6 @@ def _condition(name: str, parameters: dict) -> bool:
 
 def _allowed(parameter: str, value: str) -> bool:
     return re.fullmatch(TEMPLATE["Parameters"][parameter].get("AllowedPattern", ".*"), value) is not None
-
-
-def test_every_hidden_parameter_can_be_answered_with_a_dash_at_sam_deploy_guided():
-    # The guided deploy asks for every NoEcho parameter, with no default, and takes no empty answer.
-    hidden = [name for name, spec in TEMPLATE["Parameters"].items() if spec.get("NoEcho")]
-    assert hidden and all(_allowed(name, "-") and _allowed(name, "") for name in hidden)
-
-
-@pytest.mark.parametrize(
-    ("parameters", "shopify", "vtex"),
-    [
-        ({}, False, False),
-        ({"ShopifyWebhookSecret": "-", "VtexAccount": "", "VtexHookToken": "-"}, False, False),
-        ({"ShopifyWebhookSecret": "shpss_0123456789abcdef0123456789abcdef"}, True, False),
-        ({"VtexAccount": "acme", "VtexHookToken": "-"}, False, False),
-        ({"VtexAccount": "acme", "VtexHookToken": "a-hook-token-of-32-characters-xx"}, False, True),
-    ],
-)
-def test_a_dash_or_nothing_connects_the_default_tenant_to_no_platform(parameters, shopify, vtex):
-    assert _condition("DefaultTenantHasShopify", parameters) is shopify
-    assert _condition("DefaultTenantHasVtex", parameters) is vtex
-
-
-def test_the_project_cannot_break_the_default_tenants_secret():
-    # It is written into the secret's JSON by Sub: a quote would make every webhook of the tenant a 500.
-    assert _allowed("GoShopsProject", "acme-project_01") and _allowed("GoShopsProject", "")
-    assert not any(_allowed("GoShopsProject", f"acme{bad}") for bad in ('"', "\\", "\n"))
-
-
-@pytest.mark.parametrize("parameter", ["GoShopsApiKey", "VtexAppKey", "VtexAppToken", "VtexHookToken"])
-def test_a_secret_sent_in_an_http_header_is_printable_ascii(parameter):
-    # The tenant config refuses anything else (an HTTP client error would quote it into a log line).
-    assert _allowed(parameter, "gs_Live-0123 456/+=~!#$%&'()*,.:;<>?@[]^_`{|}")
-    assert not any(_allowed(parameter, f"0123456789abcdef{bad}") for bad in ("\n", "\t", "é", "🔑", '"', "\\"))
-
-
-@pytest.mark.parametrize("parameter", ["ShopifyWebhookSecret", "VtexHookToken"])
-def test_a_signing_secret_typed_at_a_prompt_cannot_be_a_short_placeholder(parameter):
-    assert _allowed(parameter, "shpss_0123456789abcdef0123456789abcdef")
-    assert not any(_allowed(parameter, value) for value in ("x", "secret", "--", "0123456789abcde", 'a"quote-in-a-long-secret'))
-
-
-def test_an_existing_tenant_secret_is_named_by_its_whole_arn():
-    # It is also the functions' IAM resource: a name or a partial ARN would be denied at every read.
-    assert _allowed("ExistingTenantSecretArn", "")
-    assert _allowed("ExistingTenantSecretArn", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:goshops/acme-AbC123")
-    for value in ("goshops/acme", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:goshops/acme"):
-        assert not _allowed("ExistingTenantSecretArn", value)
 
 
 def _statements():
@@ -214,11 +173,15 @@ def test_a_quiet_platform_alarm_watches_the_metric_the_receive_function_emits(pl
     # dimensions, and what it writes for a request it refuses does not.
     from adapterctl.local_stack import FakeLambdaContext, api_gateway_event
     from goshops_adapter.handlers import receive
+    from goshops_adapter.platforms import SOURCES
     from goshops_adapter.platforms.base import MAPPED, MappedWebhook, WebhookError
     from goshops_adapter.receiving import Received
 
     def emitted_for(answer) -> dict:
         class Receiver:
+            def source(self, name):
+                return SOURCES[name]
+
             def receive(self, *_args):
                 if isinstance(answer, Exception):
                     raise answer
@@ -259,27 +222,7 @@ def test_the_deliver_side_remembers_a_post_while_a_copy_of_it_can_still_be_repla
 
 
 
-@pytest.mark.parametrize(
-    ("parameters", "shopify_tenant", "vtex_tenant"),
-    [
-        ({}, "{tenant}", "{tenant}"),  # tenants come from adapterctl: no default tenant
-        ({"GoShopsProject": "p1", "ShopifyWebhookSecret": "shpss_0123456789abcdef0123456789abcdef"}, "acme", "{tenant}"),
-        ({"GoShopsProject": "p1", "VtexAccount": "acme", "VtexHookToken": "a-hook-token-of-32-characters-xx"}, "{tenant}", "acme"),
-        ({"ShopifyWebhookSecret": "shpss_0123456789abcdef0123456789abcdef"}, "{tenant}", "{tenant}"),  # no project: no tenant made
-        ({"ExistingTenantSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme-AbC123"}, "acme", "acme"),
-    ],
-)
-def test_the_webhook_url_outputs_name_the_default_tenant_only_where_it_is_on_the_platform(parameters, shopify_tenant, vtex_tenant):
-    # A URL printed for a tenant that is not on the platform would answer 404 to every webhook.
-    parameters = {"DefaultTenantName": "acme"} | parameters
-    for output, tenant in (("ShopifyWebhookUrl", shopify_tenant), ("VtexWebhookUrl", vtex_tenant)):
-        text, variables = TEMPLATE["Outputs"][output]["Value"]["Fn::Sub"]
-        [condition, named, otherwise] = variables["Tenant"]["Fn::If"]
-        assert named == {"Ref": "DefaultTenantName"} and text.endswith("/${Tenant}")
-        assert (parameters["DefaultTenantName"] if _condition(condition, parameters) else otherwise) == tenant
-
-
-@pytest.mark.parametrize("output", ["ShopifyWebhookUrl", "VtexWebhookUrl", "WebhookBaseUrl", "InteractionsQueueUrl", "FailedInteractionsQueueUrl", "FirstSeenTableName", "TenantSecretPrefix"])
+@pytest.mark.parametrize("output", ["WebhookBaseUrl", "InteractionsQueueUrl", "FailedInteractionsQueueUrl", "FirstSeenTableName", "TenantSecretPrefix"])
 def test_outputs(output):
     assert output in TEMPLATE["Outputs"]
 
@@ -314,7 +257,6 @@ STATEFUL = {
     "FailedInteractionsQueue": "AWS::SQS::Queue",
     "FirstSeenTable": "AWS::DynamoDB::Table",
     "WebhookApi": "AWS::Serverless::HttpApi",
-    "DefaultTenantSecret": "AWS::SecretsManager::Secret",
 }
 
 
@@ -323,6 +265,4 @@ def test_what_holds_data_or_the_webhook_urls_keeps_its_logical_id_and_no_name_th
     for name in ("InteractionsQueue", "FailedInteractionsQueue", "FirstSeenTable"):
         assert not {"QueueName", "TableName", "FifoQueue"} & RESOURCES[name]["Properties"].keys()
     assert RESOURCES["FirstSeenTable"]["DeletionPolicy"] == RESOURCES["FirstSeenTable"]["UpdateReplacePolicy"] == "Retain"
-    # Its name holds DefaultTenantName: renaming the tenant replaces it, and keeps the old one; deleting
-    # the stack deletes it.
-    assert (RESOURCES["DefaultTenantSecret"]["UpdateReplacePolicy"], RESOURCES["DefaultTenantSecret"]["DeletionPolicy"]) == ("Retain", "Delete")
+

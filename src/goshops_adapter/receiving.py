@@ -1,4 +1,4 @@
-"""Receiving one webhook: tenant, authenticity and mapping (by the platform module), first-seen, queue.
+"""Receiving one webhook: tenant, authenticity and mapping (by its source), first-seen, queue.
 
 The one rule that matters here: the answer is 2xx only when every interaction of the webhook is on
 the queue (or was already); anything else is a 4xx the platform should not retry, or a 5xx it will.
@@ -6,18 +6,19 @@ the queue (or was already); anything else is a 4xx the platform should not retry
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from types import ModuleType
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from goshops_adapter.aws import error_name
 from goshops_adapter.first_seen import FirstSeenStore, delivery_marker
-from goshops_adapter.interactions import Source, build_message
+from goshops_adapter.interactions import Source as MessageSource
+from goshops_adapter.interactions import build_message
 from goshops_adapter.observability import logger
-from goshops_adapter.platforms import PLATFORMS
-from goshops_adapter.platforms.base import MappedWebhook, Webhook, WebhookError, bad_request
+from goshops_adapter.platforms import SOURCES
+from goshops_adapter.platforms.base import MappedWebhook, Source, Webhook, WebhookError, bad_request
 from goshops_adapter.queue import InteractionQueue
 from goshops_adapter.tenant_store import TenantStore
 from goshops_adapter.tenants import TenantConfig, TenantConfigError, UnknownTenant
@@ -35,17 +36,22 @@ class Received:
 
 
 class Receiver:
-    def __init__(self, tenants: TenantStore, first_seen: FirstSeenStore, queue: InteractionQueue, platforms: dict[str, ModuleType] = PLATFORMS):
+    def __init__(self, tenants: TenantStore, first_seen: FirstSeenStore, queue: InteractionQueue, sources: Mapping[str, Source] = SOURCES):
         self._tenants = tenants
         self._first_seen = first_seen
         self._queue = queue
-        self._platforms = platforms
+        self._sources = sources
+
+    def source(self, platform_name: str) -> Source:
+        """The source named in the path, or a 404."""
+        source = self._sources.get(platform_name)
+        if source is None:
+            # Not echoed: whatever the caller put in the path would reach the logs.
+            raise WebhookError(404, f"unknown platform; the known ones are {', '.join(sorted(self._sources))}", "unknown_platform")
+        return source
 
     def receive(self, platform_name: str, tenant_name: str, webhook: Webhook) -> Received:
-        platform = self._platforms.get(platform_name)
-        if platform is None:
-            # Not echoed: whatever the caller put in the path would reach the logs.
-            raise WebhookError(404, f"unknown platform; the known ones are {', '.join(sorted(self._platforms))}", "unknown_platform")
+        platform = self.source(platform_name)
         try:
             tenant = self._tenants.get(tenant_name)
         except UnknownTenant:
@@ -56,7 +62,7 @@ class Receiver:
         except (GetParameterError, BotoCoreError, ClientError) as exc:
             logger.warning("tenant configuration unavailable", extra={"tenant": tenant_name, "error": error_name(exc)})
             raise WebhookError(503, "tenant configuration is temporarily unavailable", "secrets_unavailable") from None
-        if tenant.platform(platform_name) is None:
+        if tenant.source(platform_name) is None:
             raise WebhookError(404, f"tenant is not connected to {platform_name}", "platform_not_configured")
 
         try:
@@ -66,6 +72,9 @@ class Receiver:
             if fresher is None:
                 raise
             tenant, mapped = fresher, platform.handle(webhook, fresher)
+        if mapped.interactions and any(interaction.event not in tenant.events for interaction in mapped.interactions):
+            # options.events: what this tenant has another way of sending (one of Go Shops' own scripts).
+            mapped = replace(mapped, interactions=tuple(i for i in mapped.interactions if i.event in tenant.events))
         if not mapped.interactions:
             return Received(mapped=mapped)
         _check_id_lengths(mapped)
@@ -78,7 +87,7 @@ class Receiver:
             fresher = self._tenants.refresh_after_rejection(tenant.name)
         except (UnknownTenant, TenantConfigError, GetParameterError, BotoCoreError, ClientError):
             return None
-        if fresher is None or fresher.platform(platform_name) == tenant.platform(platform_name):
+        if fresher is None or fresher.source(platform_name) == tenant.source(platform_name):
             return None
         return fresher
 
@@ -90,7 +99,7 @@ class Receiver:
             logger.warning("first-seen store unavailable", extra={"error": error_name(exc)})
             raise WebhookError(503, "temporarily unable to accept the webhook; retry later", "store_unavailable") from None
         # Messages only for what is queued: a cart update mostly repeats items already claimed.
-        source = Source(platform=platform, topic=mapped.topic, ref=mapped.ref, delivery=mapped.delivery)
+        source = MessageSource(platform=platform, topic=mapped.topic, ref=mapped.ref, delivery=mapped.delivery)
         fresh = [build_message(tenant.name, tenant.goshops.project, interaction, source) for interaction in mapped.interactions if interaction.item in to_queue]
         unqueued = self._queue.send(fresh)
         if unqueued:

@@ -20,9 +20,6 @@ class SettingsError(RuntimeError):
 @dataclass(frozen=True)
 class Settings:
     tenant_secret_prefix: str = "goshops-adapter/tenants/"  # noqa: S105 - a name prefix, not a secret
-    # A pre-existing secret may hold the default tenant under a name of its own.
-    default_tenant: str = ""
-    default_tenant_secret_id: str = ""
     tenant_cache_seconds: int = 300
     interactions_queue_url: str = ""
     failed_queue_url: str = ""
@@ -41,8 +38,6 @@ class Settings:
     oms_deadline_seconds: float = 3.5
 
     def secret_id_for(self, tenant: str) -> str:
-        if self.default_tenant_secret_id and tenant == self.default_tenant:
-            return self.default_tenant_secret_id
         return f"{self.tenant_secret_prefix}{tenant}"
 
     def require(self, *names: str) -> None:
@@ -65,8 +60,6 @@ def settings_from_environment() -> Settings:
     env = os.environ.get
     return Settings(
         tenant_secret_prefix=env("TENANT_SECRET_PREFIX", Settings.tenant_secret_prefix),
-        default_tenant=env("DEFAULT_TENANT", ""),
-        default_tenant_secret_id=env("DEFAULT_TENANT_SECRET_ID", ""),
         tenant_cache_seconds=_number("TENANT_CACHE_SECONDS", Settings.tenant_cache_seconds),
         interactions_queue_url=env("INTERACTIONS_QUEUE_URL", ""),
         failed_queue_url=env("FAILED_QUEUE_URL", ""),

@@ -52,12 +52,12 @@ def test_add_from_flags_writes_the_documented_shape_and_prints_no_secret(stack, 
     raw = secret_of(stack, "acme")
     config = parse_tenant_config("acme", raw)
     assert (config.goshops.project, config.goshops.api_key) == ("acme-project", SECRETS[0])
-    assert config.shopify.webhook_secret == SECRETS[1]
-    assert (config.vtex.account, config.vtex.app_key, config.vtex.app_token) == ("acmestore", SECRETS[2], SECRETS[3])
-    assert len(config.vtex.hook_token) >= 40  # generated: nobody had to invent one
+    assert config.source("shopify").webhook_secret == SECRETS[1]
+    assert (config.source("vtex").account, config.source("vtex").app_key, config.source("vtex").app_token) == ("acmestore", SECRETS[2], SECRETS[3])
+    assert len(config.source("vtex").hook_token) >= 40  # generated: nobody had to invent one
     assert "generated a VTEX hook token" in out
     assert "/webhooks/shopify/acme" in out and "/webhooks/vtex/acme" in out
-    for secret in (*SECRETS, config.vtex.hook_token):
+    for secret in (*SECRETS, config.source("vtex").hook_token):
         assert secret not in out + err
 
 

@@ -72,7 +72,7 @@ def parts():
 
 
 def order_webhook(config, body=ORDER):
-    return Webhook(headers={"x-shopify-topic": "orders/paid", "x-shopify-hmac-sha256": shopify.sign(config.shopify.webhook_secret, body)}, body=body)
+    return Webhook(headers={"x-shopify-topic": "orders/paid", "x-shopify-hmac-sha256": shopify.sign(config.source("shopify").webhook_secret, body)}, body=body)
 
 
 def test_a_new_order_queues_every_item(parts):
@@ -177,7 +177,7 @@ def test_after_a_rotation_the_previous_secret_is_accepted_from_the_cached_config
     old = parse_tenant_config("acme", tenant_raw("acme"))
     until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     rotated = parse_tenant_config(
-        "acme", tenant_raw("acme", shopify={"webhook_secret": "new-secret", "previous_webhook_secret": old.shopify.webhook_secret, "previous_valid_until": until})
+        "acme", tenant_raw("acme", shopify={"webhook_secret": "new-secret", "previous_webhook_secret": old.source("shopify").webhook_secret, "previous_valid_until": until})
     )
     tenants, queue = RotatingTenants(rotated, rotated), Queue()
     receiver = Receiver(tenants, FirstSeen(), queue)
@@ -235,7 +235,7 @@ class LongDeliveryPlatform:
 
 def test_a_delivery_id_too_long_to_queue_is_a_400_and_claims_nothing(parts):
     _, first_seen, queue, config = parts
-    receiver = Receiver(Tenants({"acme": config}), first_seen, queue, platforms={"shopify": LongDeliveryPlatform})
+    receiver = Receiver(Tenants({"acme": config}), first_seen, queue, sources={"shopify": LongDeliveryPlatform})
     with pytest.raises(WebhookError) as raised:
         receiver.receive("shopify", "acme", order_webhook(config))
     assert (raised.value.status, raised.value.reason) == (400, "the topic or delivery id is longer than 256 characters")
@@ -262,7 +262,7 @@ def test_ids_of_up_to_256_characters_are_queued_and_longer_ones_are_a_400(parts,
     _, first_seen, queue, config = parts
     monkeypatch.setattr(ExactPlatform, "ref_length", ref_length)
     monkeypatch.setattr(ExactPlatform, "customer_length", customer_length)
-    receiver = Receiver(Tenants({"acme": config}), first_seen, queue, platforms={"shopify": ExactPlatform})
+    receiver = Receiver(Tenants({"acme": config}), first_seen, queue, sources={"shopify": ExactPlatform})
     if status == 200:
         assert receiver.receive("shopify", "acme", order_webhook(config)).queued == 1
     else:

@@ -7,8 +7,6 @@ from goshops_adapter.settings import DEFAULT_GOSHOPS_BASE_URL, Settings, Setting
 
 KNOBS = (
     "TENANT_SECRET_PREFIX",
-    "DEFAULT_TENANT",
-    "DEFAULT_TENANT_SECRET_ID",
     "TENANT_CACHE_SECONDS",
     "INTERACTIONS_QUEUE_URL",
     "FAILED_QUEUE_URL",
@@ -33,15 +31,8 @@ def environment(monkeypatch):
     return monkeypatch
 
 
-def test_only_the_default_tenant_is_read_from_the_pre_existing_secret():
-    settings = Settings(default_tenant="acme", default_tenant_secret_id="legacy/acme-secret")
-
-    assert settings.secret_id_for("acme") == "legacy/acme-secret"
-    assert settings.secret_id_for("globex") == "goshops-adapter/tenants/globex"
-
-
-def test_a_default_tenant_without_a_secret_of_its_own_is_under_the_prefix():
-    assert Settings(default_tenant="acme").secret_id_for("acme") == "goshops-adapter/tenants/acme"
+def test_every_tenant_is_read_from_the_secret_named_with_the_prefix():
+    assert Settings(tenant_secret_prefix="shop-stack/tenants/").secret_id_for("acme") == "shop-stack/tenants/acme"
 
 
 def test_with_nothing_set_the_documented_defaults_apply(environment):
@@ -58,8 +49,6 @@ def test_with_nothing_set_the_documented_defaults_apply(environment):
 def test_every_variable_is_read_into_its_setting(environment):
     values = {
         "TENANT_SECRET_PREFIX": "t/",
-        "DEFAULT_TENANT": "acme",
-        "DEFAULT_TENANT_SECRET_ID": "legacy",
         "TENANT_CACHE_SECONDS": "60",
         "INTERACTIONS_QUEUE_URL": "q",
         "FAILED_QUEUE_URL": "dlq",
@@ -79,8 +68,6 @@ def test_every_variable_is_read_into_its_setting(environment):
 
     assert settings_from_environment() == Settings(
         tenant_secret_prefix="t/",
-        default_tenant="acme",
-        default_tenant_secret_id="legacy",
         tenant_cache_seconds=60,
         interactions_queue_url="q",
         failed_queue_url="dlq",

@@ -194,7 +194,7 @@ def test_a_line_whose_item_id_holds_a_lone_surrogate_is_skipped_and_a_customer_i
 def signed(tenant, webhook_id: str) -> Webhook:
     body = json.dumps(order([line(1)])).encode()
     return Webhook(
-        headers={"x-shopify-topic": "orders/paid", "x-shopify-webhook-id": webhook_id, "x-shopify-hmac-sha256": shopify.sign(tenant.shopify.webhook_secret, body)},
+        headers={"x-shopify-topic": "orders/paid", "x-shopify-webhook-id": webhook_id, "x-shopify-hmac-sha256": shopify.sign(tenant.source("shopify").webhook_secret, body)},
         body=body,
     )
 

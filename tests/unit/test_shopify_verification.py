@@ -7,6 +7,7 @@ import pytest
 
 from goshops_adapter.platforms import shopify
 from goshops_adapter.platforms.base import MAPPED, Webhook, WebhookError
+from goshops_adapter.platforms.shopify import ShopifySource
 from goshops_adapter.tenants import parse_tenant_config
 from support import tenant_raw
 
@@ -62,7 +63,7 @@ def test_handle_checks_the_signature_before_reading_the_body(tenant):
 def test_signed_but_malformed_json_is_400_with_a_reason(tenant):
     body = b'{"id": 1, "line_items": ['
     with pytest.raises(WebhookError) as raised:
-        shopify.handle(signed(body, tenant.shopify.webhook_secret), tenant)
+        shopify.handle(signed(body, tenant.source("shopify").webhook_secret), tenant)
     assert raised.value.status == 400
     assert "not valid JSON" in raised.value.reason
 
@@ -70,13 +71,13 @@ def test_signed_but_malformed_json_is_400_with_a_reason(tenant):
 @pytest.mark.parametrize(("body", "reason"), [(b"[1, 2]", "must be a JSON object"), (b"", "empty body"), (b"\xff\xfe{}", "UTF-8")])
 def test_signed_bodies_that_are_not_json_objects_are_400(tenant, body, reason):
     with pytest.raises(WebhookError) as raised:
-        shopify.handle(signed(body, tenant.shopify.webhook_secret), tenant)
+        shopify.handle(signed(body, tenant.source("shopify").webhook_secret), tenant)
     assert raised.value.status == 400
     assert reason in raised.value.reason
 
 
 def test_a_signed_webhook_without_a_topic_is_400(tenant):
-    webhook = Webhook(headers={"x-shopify-hmac-sha256": shopify.sign(tenant.shopify.webhook_secret, BODY)}, body=BODY)
+    webhook = Webhook(headers={"x-shopify-hmac-sha256": shopify.sign(tenant.source("shopify").webhook_secret, BODY)}, body=BODY)
     with pytest.raises(WebhookError) as raised:
         shopify.handle(webhook, tenant)
     assert (raised.value.status, raised.value.reason) == (400, "missing X-Shopify-Topic header")
@@ -103,15 +104,15 @@ ROTATED = parse_tenant_config(
 
 def test_handle_accepts_the_previous_secret_until_its_end():
     webhook = signed(ORDER, "old-secret")
-    assert shopify.handle(webhook, ROTATED, now=UNTIL - timedelta(minutes=1)).outcome == MAPPED
+    assert ShopifySource(now=lambda: UNTIL - timedelta(minutes=1)).handle(webhook, ROTATED).outcome == MAPPED
     with pytest.raises(WebhookError) as raised:
-        shopify.handle(webhook, ROTATED, now=UNTIL)
+        ShopifySource(now=lambda: UNTIL).handle(webhook, ROTATED)
     assert (raised.value.status, raised.value.reason) == (401, "X-Shopify-Hmac-Sha256 does not match the body")
 
 
 @pytest.mark.parametrize("now", [UNTIL - timedelta(hours=6), UNTIL, UNTIL + timedelta(days=30)])
 def test_handle_always_accepts_the_current_secret(now):
-    assert shopify.handle(signed(ORDER, "new-secret"), ROTATED, now=now).outcome == MAPPED
+    assert ShopifySource(now=lambda: now).handle(signed(ORDER, "new-secret"), ROTATED).outcome == MAPPED
 
 
 def test_handle_reads_the_clock_when_not_given_the_time():

@@ -2,7 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from goshops_adapter.tenants import DEFAULT_VTEX_PURCHASE_STATES, TenantConfigError, is_valid_tenant_name, parse_tenant_config
+from goshops_adapter.platforms.vtex import DEFAULT_VTEX_PURCHASE_STATES
+from goshops_adapter.tenants import TenantConfigError, is_valid_tenant_name, parse_tenant_config
 from support import tenant_raw
 
 
@@ -14,14 +15,14 @@ def test_a_full_config_parses():
     )
     config = parse_tenant_config("acme", raw)
     assert config.goshops.project == "p-acme"
-    assert config.vtex.base_url == "https://shop.vtexcommercestable.com.br"
-    assert config.vtex.purchase_states == DEFAULT_VTEX_PURCHASE_STATES
+    assert config.source("vtex").base_url == "https://shop.vtexcommercestable.com.br"
+    assert config.source("vtex").purchase_states == DEFAULT_VTEX_PURCHASE_STATES
     assert config.item_id == "sku"
 
 
 def test_platform_blocks_are_optional():
     config = parse_tenant_config("acme", {"goshops": {"project": "p", "api_key": "k"}})
-    assert config.platform("shopify") is None and config.platform("vtex") is None
+    assert config.source("shopify") is None and config.source("vtex") is None
     assert config.item_id == "product"
 
 
@@ -110,7 +111,7 @@ def test_where_the_app_key_is_sent_must_be_vtex_over_https(vtex, problem):
 
 @pytest.mark.parametrize("base_url", ["https://shop.vtexcommercestable.com.br", "https://oms.example.com/", "http://127.0.0.1:8123"])
 def test_an_https_oms_or_a_stand_in_on_this_machine_is_accepted(base_url):
-    assert parse_tenant_config("acme", tenant_raw(vtex={**VTEX, "base_url": base_url})).vtex.base_url == base_url.rstrip("/")
+    assert parse_tenant_config("acme", tenant_raw(vtex={**VTEX, "base_url": base_url})).source("vtex").base_url == base_url.rstrip("/")
 
 
 ROTATED = {"webhook_secret": "new-secret", "previous_webhook_secret": "old-secret", "previous_valid_until": "2026-11-27T05:00:00Z"}
@@ -118,7 +119,7 @@ UNTIL = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)
 
 
 def test_the_previous_shopify_secret_is_accepted_only_until_its_end():
-    shopify = parse_tenant_config("acme", tenant_raw(shopify=ROTATED)).shopify
+    shopify = parse_tenant_config("acme", tenant_raw(shopify=ROTATED)).source("shopify")
     assert shopify.previous_valid_until == UNTIL
     assert shopify.accepted_secrets(UNTIL - timedelta(seconds=1)) == ("new-secret", "old-secret")
     assert shopify.accepted_secrets(UNTIL) == ("new-secret",)
@@ -126,13 +127,13 @@ def test_the_previous_shopify_secret_is_accepted_only_until_its_end():
 
 
 def test_without_a_previous_shopify_secret_only_the_current_one_is_accepted():
-    shopify = parse_tenant_config("acme", tenant_raw(shopify={"webhook_secret": "only"})).shopify
+    shopify = parse_tenant_config("acme", tenant_raw(shopify={"webhook_secret": "only"})).source("shopify")
     assert (shopify.previous_webhook_secret, shopify.previous_valid_until) == ("", None)
     assert shopify.accepted_secrets(datetime(2000, 1, 1, tzinfo=UTC)) == ("only",)
 
 
 def test_the_previous_shopify_secrets_end_may_be_given_in_any_zone():
-    shopify = parse_tenant_config("acme", tenant_raw(shopify={**ROTATED, "previous_valid_until": "2026-11-27T02:00:00-03:00"})).shopify
+    shopify = parse_tenant_config("acme", tenant_raw(shopify={**ROTATED, "previous_valid_until": "2026-11-27T02:00:00-03:00"})).source("shopify")
     assert shopify.previous_valid_until == UNTIL
 
 
@@ -173,4 +174,4 @@ def test_a_secret_with_inner_spaces_and_punctuation_is_header_safe():
     raw = tenant_raw(vtex={"account": "shop", "app_key": "vtexappkey-acme-ABC", "app_token": "A b+/=~!", "hook_token": "h"})
     raw["goshops"]["api_key"] = "gs_live 0123/+=="
     config = parse_tenant_config("acme", raw)
-    assert (config.goshops.api_key, config.vtex.app_token) == ("gs_live 0123/+==", "A b+/=~!")
+    assert (config.goshops.api_key, config.source("vtex").app_token) == ("gs_live 0123/+==", "A b+/=~!")

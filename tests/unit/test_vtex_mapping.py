@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapterctl.samples import PAYLOADS
-from goshops_adapter import vtex_oms
 from goshops_adapter.interactions import anonymous_customer
-from goshops_adapter.platforms import PLATFORMS, vtex
+from goshops_adapter.platforms import SOURCES, vtex
 from goshops_adapter.platforms.base import ACKNOWLEDGED, IGNORED, MAPPED, Webhook, WebhookError
+from goshops_adapter.platforms.vtex import oms as vtex_oms
 from goshops_adapter.settings import get_settings
 from goshops_adapter.tenants import parse_tenant_config
 
@@ -60,7 +60,7 @@ def hook(payload: object, token: str | None = HOOK_TOKEN) -> Webhook:
 
 
 def test_the_platform_is_registered_under_its_url_name():
-    assert PLATFORMS["vtex"] is vtex
+    assert SOURCES["vtex"] is vtex.SOURCE
 
 
 # ---------------------------------------------------------------- the order mapping
@@ -195,8 +195,8 @@ def test_the_order_group_names_the_anonymous_customer_rather_than_the_order_id()
 def test_the_hook_state_decides_not_the_status_the_order_has_moved_on_to():
     canceled_since = dict(ORDER_A, status="canceled")
     assert len(vtex.map_order(notification(state="payment-approved"), canceled_since, tenant()).interactions) == 2
-    assert vtex.is_purchase(notification(state="payment-approved"), tenant().vtex)
-    assert not vtex.is_purchase(notification(state="canceled"), tenant().vtex)
+    assert vtex.is_purchase(notification(state="payment-approved"), tenant().source("vtex"))
+    assert not vtex.is_purchase(notification(state="canceled"), tenant().source("vtex"))
 
 
 def test_items_that_are_not_a_list_are_a_5xx_and_no_items_map_to_nothing():
@@ -224,7 +224,7 @@ LINE = st.fixed_dictionaries(
 @given(lines=st.lists(LINE, max_size=8), item_id=st.sampled_from(["product", "variant", "sku"]))
 def test_purchases_are_distinct_and_only_of_lines_the_customer_chose(lines, item_id):
     items = mapped_items(dict(ORDER_A, items=lines), item_id)
-    field = vtex.ITEM_FIELDS[item_id]
+    field = vtex.mapping.ITEM_FIELDS[item_id]
     chosen = {line[field] for line in lines if not line["isGift"] and line[field]}
     assert len(items) == len(set(items))
     assert set(items) == chosen

@@ -14,9 +14,9 @@ import pytest
 
 from adapterctl.samples import sample_vtex_orders
 from adapterctl.vtex_oms import VtexOmsStandIn
-from goshops_adapter import vtex_oms
 from goshops_adapter.platforms.base import WebhookError
-from goshops_adapter.tenants import VtexConfig
+from goshops_adapter.platforms.vtex import VtexConfig
+from goshops_adapter.platforms.vtex import oms as vtex_oms
 
 APP_KEY, APP_TOKEN = "vtexappkey-acme-X", "app-token-for-tests"
 ORDER_ID = "1490151540390-01"

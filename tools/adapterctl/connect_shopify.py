@@ -401,7 +401,7 @@ def run(args) -> int:
     target = resolve_target(args)
     store = TenantSecrets(target)
     raw, config = store.load(args.tenant)
-    if config.shopify is None:
+    if config.source("shopify") is None:
         raise CommandError(
             f"tenant {args.tenant!r} has no Shopify block, so the stack would answer 404 to its webhooks: "
             f"add the app's client secret with `adapterctl tenant update {args.tenant} --shopify-webhook-secret ...`"

@@ -172,7 +172,7 @@ def register(platforms) -> None:
 def run(args) -> int:
     target = resolve_target(args)
     _raw, config = TenantSecrets(target).load(args.tenant)
-    vtex = config.vtex
+    vtex = config.source("vtex")
     if vtex is None:
         raise CommandError(
             f"tenant {args.tenant!r} has no VTEX block: add it with `adapterctl tenant update {args.tenant} --vtex-account ... --vtex-app-key ... --vtex-app-token ...`"

@@ -39,9 +39,9 @@ def run(args) -> int:
     print(f"Tenant {args.tenant!r} in {store.where()}")
     print(f"  {'goshops':9} project {config.goshops.project}")
 
-    checks = {"shopify": lambda url: shopify_check(raw, url, args.admin_url), "vtex": lambda url: vtex_check(config.vtex, url)}
+    checks = {"shopify": lambda url: shopify_check(raw, url, args.admin_url), "vtex": lambda url: vtex_check(config.source("vtex"), url)}
     for platform, check in checks.items():
-        if config.platform(platform) is None:
+        if config.source(platform) is None:
             print(f"  {platform:9} not configured")
             continue
         url = webhook_url(target, platform, args.tenant, args.public_url)

@@ -64,8 +64,6 @@ class Target:
     webhook_base_url: str  # ends with /webhooks/
     endpoint_url: str | None = None  # the emulator, for the local stack
     region: str | None = None
-    default_tenant_secret_id: str | None = None
-    default_tenant: str | None = None  # the tenant whose secret may be `default_tenant_secret_id`
 
     def client(self, service: str):
         if self.endpoint_url:
@@ -82,9 +80,6 @@ class Target:
         return f"{self.webhook_base_url}{platform}/{tenant}"
 
     def secret_id(self, tenant: str) -> str:
-        # The same rule as the functions' Settings.secret_id_for: a pre-existing secret may hold the default tenant.
-        if self.default_tenant_secret_id and tenant == self.default_tenant:
-            return self.default_tenant_secret_id
         return f"{self.tenant_secret_prefix}{tenant}"
 
 
@@ -154,7 +149,6 @@ def stack_target(stack_name: str, region: str | None = None) -> Target:
     missing = [key for key in required if key not in outputs]
     if missing:
         raise TargetError(f"stack {stack_name!r} has no output {', '.join(missing)}: is it this adapter's stack, fully deployed?")
-    default_secret = outputs.get("DefaultTenantSecretId")
     return Target(
         name=stack_name,
         interactions_queue_url=outputs["InteractionsQueueUrl"],
@@ -163,8 +157,6 @@ def stack_target(stack_name: str, region: str | None = None) -> Target:
         tenant_secret_prefix=outputs["TenantSecretPrefix"],
         webhook_base_url=outputs["WebhookBaseUrl"],
         region=region or cloudformation.meta.region_name,
-        default_tenant_secret_id=default_secret if default_secret and default_secret != "none" else None,  # noqa: S105 - an id, not a secret
-        default_tenant=outputs.get("DefaultTenant"),
     )
 
 

@@ -407,7 +407,7 @@ def run_list(args) -> int:
         except CommandError as exc:
             rows.append((name, "", "", "", f"not usable: {exc}"))
             continue
-        rows.append((name, config.goshops.project, "yes" if config.shopify else "-", "yes" if config.vtex else "-", ""))
+        rows.append((name, config.goshops.project, "yes" if config.source("shopify") else "-", "yes" if config.source("vtex") else "-", ""))
     width = max(len("tenant"), *(len(row[0]) for row in rows))
     print(f"{'tenant':<{width}}  {'project':<20} {'shopify':<8} {'vtex':<8}")
     for name, project, shopify, vtex, problem in rows:

@@ -191,6 +191,4 @@ class TenantSecrets:
                 name = secret["Name"]
                 if name.startswith(prefix) and is_valid_tenant_name(name[len(prefix) :]):
                     names.add(name[len(prefix) :])
-        if self.target.default_tenant_secret_id and self.target.default_tenant:
-            names.add(self.target.default_tenant)
         return sorted(names)

@@ -24,19 +24,16 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from goshops_adapter.aws import client, in_lambda
 from goshops_adapter.first_seen import FirstSeenStore
 from goshops_adapter.observability import logger, metrics
-from goshops_adapter.platforms import PLATFORMS, shopify, vtex
-from goshops_adapter.platforms.base import Webhook, WebhookError
+from goshops_adapter.platforms.base import UNRECOGNISED, Webhook, WebhookError
 from goshops_adapter.queue import InteractionQueue
 from goshops_adapter.receiving import Received, Receiver
 from goshops_adapter.settings import Settings, SettingsError, get_settings
 from goshops_adapter.tenant_store import TenantStore
 
 # Headers are not covered by the signature, so anyone can put anything in them (a name, an e-mail):
-# only values shaped like a webhook id (`shopify.webhook_id`) or a topic go into a log line.
-TOPIC = re.compile(r"(?=.{1,64}$)[a-z][a-z0-9_-]*(?:[/:.][a-z0-9_-]+)+")
-# A VTEX order state (payment-approved, invoiced): read from a body only after its hook token matched.
-VTEX_STATE = re.compile(r"[a-z][a-z0-9-]{0,63}")
-# A delivery id the platform module built from a verified body (VTEX: order/state/change time).
+# only a delivery id of the shape its source knows (`Source.delivery_id`) and topics the source knows
+# (`Source.loggable_topic`) go into a log line or an answer.
+# A delivery id the source built from a verified body (VTEX: order/state/change time).
 VERIFIED_DELIVERY = re.compile(r"[\w.:/+-]{1,160}")
 
 
@@ -57,26 +54,30 @@ def build_receiver(settings: Settings, *, secrets, dynamodb, sqs) -> Receiver:
 
 
 def receive_webhook(platform: str, tenant: str, event: dict) -> dict:
-    if platform in PLATFORMS:  # never a dimension value chosen by the caller
-        metrics.add_dimension("platform", platform)
-    metrics.add_metric(name="WebhooksReceived", unit=MetricUnit.Count, value=1)
+    try:
+        source = receiver().source(platform)
+    finally:
+        metrics.add_metric(name="WebhooksReceived", unit=MetricUnit.Count, value=1)
+    metrics.add_dimension("platform", platform)  # a known source's name, never one the caller chose
     webhook = webhook_from(event)
-    delivery = shopify.webhook_id(webhook)  # "" for other platforms
+    delivery = source.delivery_id(webhook)
     if delivery:
         logger.set_correlation_id(delivery)
 
     received = receiver().receive(platform, tenant, webhook)
     if received.mapped.delivery != delivery and VERIFIED_DELIVERY.fullmatch(received.mapped.delivery):
         logger.set_correlation_id(received.mapped.delivery)
-    report_accepted(platform, tenant, received)
-    mapped = received.mapped
-    return {"status": mapped.outcome, "topic": mapped.topic, "queued": received.queued, "already_queued": received.already_queued}
+    topic = source.loggable_topic(received.mapped.topic)
+    report_accepted(platform, tenant, topic, received)
+    return {"status": received.mapped.outcome, "topic": topic, "queued": received.queued, "already_queued": received.already_queued}
 
 
-def report_accepted(platform: str, tenant: str, received: Received) -> None:
+def report_accepted(platform: str, tenant: str, topic: str, received: Received) -> None:
     """The accepted webhook's metrics and its one log line (`make bench` weighs them on their own)."""
     mapped = received.mapped
     metrics.add_metric(name=f"Webhooks{mapped.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
+    if topic == UNRECOGNISED:
+        metrics.add_metric(name="WebhooksUnrecognisedTopic", unit=MetricUnit.Count, value=1)
     if received.queued:
         metrics.add_metric(name="InteractionsQueued", unit=MetricUnit.Count, value=received.queued)
     if received.already_queued:
@@ -86,7 +87,7 @@ def report_accepted(platform: str, tenant: str, received: Received) -> None:
         extra={
             "tenant": tenant,
             "platform": platform,
-            "topic": mapped.topic if TOPIC.fullmatch(mapped.topic) or (platform == vtex.NAME and VTEX_STATE.fullmatch(mapped.topic)) else "unrecognised",
+            "topic": topic,
             "outcome": mapped.outcome,
             "ref": mapped.ref,
             "queued": received.queued,

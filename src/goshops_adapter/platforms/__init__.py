@@ -1,13 +1,17 @@
-"""The platforms the adapter accepts webhooks from, by the name used in the URL.
+"""The sources the adapter accepts webhooks from, by the name used in the URL and the tenant secret.
 
-Adding a platform is one module with `NAME` and `handle` (see `base.py`), one line here and one
-route in template.yaml.
+Adding a source is one package under `platforms/` whose `SOURCE` implements `base.Source`, and
+one line here (docs/development.md).
 """
 
 from __future__ import annotations
 
-from types import ModuleType
+from collections.abc import Mapping
 
 from goshops_adapter.platforms import shopify, vtex
+from goshops_adapter.platforms.base import Source, sources_by_name
 
-PLATFORMS: dict[str, ModuleType] = {module.NAME: module for module in (shopify, vtex)}
+SOURCES: Mapping[str, Source] = sources_by_name(
+    shopify.SOURCE,
+    vtex.SOURCE,
+)

@@ -1,27 +1,38 @@
-"""What every platform module takes and returns.
+"""The contract every source of webhooks implements, and what sources share.
 
-A platform module exposes `NAME` and `handle(webhook, tenant) -> MappedWebhook`: it checks the
-request is authentic, parses it and maps it to interactions, raising `WebhookError` with an HTTP
-status and a reason the caller can read. The receive handler does the rest (first-seen, queueing)
-the same way for every platform.
+A source is one package `platforms/<name>/` whose `SOURCE` is an instance of a `Source` subclass:
+
+- `parse_config` reads and validates the tenant's block named after the source (its secrets are
+  listed once, in `secret_keys`, for the tools that mask them);
+- `verify` checks the delivery is authentic (401 otherwise) and `map` turns it into interactions:
+  pure, but for the sources whose platform sends a thin notification, which read the full object
+  from the platform's API inside `map` (a 5xx when they cannot, so the platform retries);
+- `delivery_id` and `loggable_topic` say what of a request may go into a log line: headers are not
+  covered by a signature, so anyone can put anything in them.
+
+Everything after `map` (first-seen, queueing, the HTTP answer) is the same for every source and
+lives in `receiving.py`. `WebhookError` carries the HTTP status and a reason safe to log and return.
 """
 
 from __future__ import annotations
 
 import json
-import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from goshops_adapter.config_fields import BlockReader
 from goshops_adapter.interactions import Interaction
+
+if TYPE_CHECKING:  # tenants.py reads each source's block through the registry
+    from goshops_adapter.tenants import TenantConfig
 
 MAPPED = "mapped"
 IGNORED = "ignored"  # authentic, but nothing Go Shops wants (unknown topic or state)
 ACKNOWLEDGED = "acknowledged"  # authentic and expected, nothing to send (ping, compliance topics)
 
-# JSON's \ud800-style escapes decode to lone surrogates, which no UTF-8 can carry: not in a hash, a
-# DynamoDB key or a queue message.
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+UNRECOGNISED = "unrecognised"  # what is logged and answered for a topic the source does not know
 
 
 class WebhookError(Exception):
@@ -85,9 +96,25 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
 
 
 def id_text(value: str) -> str:
-    """A string id from a payload, trimmed; "" if it is not text at all (it holds a lone surrogate)."""
+    """A string id from a payload, trimmed; "" if it is not text at all (a lone surrogate) or holds a
+    control character (`123\\u0000456`, `a\\nb`): no store issues such an id, and Go Shops would
+    receive it verbatim."""
     text = value.strip()
-    return text if text.isascii() or not _LONE_SURROGATE.search(text) else ""
+    return text if text.isprintable() else ""  # surrogates and control characters are not printable
+
+
+def id_of(value: Any) -> str:
+    """An id from a payload: a string (`id_text`) or a whole number; booleans, fractions and
+    containers are not ids, so they give ""."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, str):
+        return id_text(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return ""
 
 
 def distinct(interactions: list[Interaction]) -> tuple[Interaction, ...]:
@@ -96,3 +123,58 @@ def distinct(interactions: list[Interaction]) -> tuple[Interaction, ...]:
     for interaction in interactions:
         seen.setdefault(interaction.item, interaction)
     return tuple(seen.values())
+
+
+class SourceConfig:
+    """What a source's `parse_config` returns: a frozen dataclass, secrets declared `repr=False`.
+
+    Compared with `==` to tell whether a tenant's secrets for the source changed (`receiving.py`).
+    """
+
+
+ConfigT = TypeVar("ConfigT", bound=SourceConfig)
+
+
+class Source(ABC, Generic[ConfigT]):
+    """One platform the adapter receives webhooks from, at `POST /webhooks/{name}/{tenant}`."""
+
+    #: The source's name: in the URL, the tenant block's key, the `platform` of its messages.
+    name: ClassVar[str]
+    #: The keys of its tenant block that hold secrets: masked by the tools, never logged.
+    secret_keys: ClassVar[frozenset[str]]
+    #: The topics (or states) it knows: only these go into a log line or an answer.
+    known_topics: ClassVar[frozenset[str]]
+
+    @abstractmethod
+    def parse_config(self, block: BlockReader) -> ConfigT:
+        """The tenant's block for this source, validated; every problem is reported on `block`."""
+
+    @abstractmethod
+    def verify(self, webhook: Webhook, config: ConfigT) -> None:
+        """Raise a 401 `WebhookError` unless the delivery is authentic for this tenant."""
+
+    @abstractmethod
+    def map(self, webhook: Webhook, tenant: TenantConfig, config: ConfigT) -> MappedWebhook:
+        """The verified delivery as interactions (or why there are none)."""
+
+    def handle(self, webhook: Webhook, tenant: TenantConfig) -> MappedWebhook:
+        config = self.config_of(tenant)
+        self.verify(webhook, config)
+        return self.map(webhook, tenant, config)
+
+    def config_of(self, tenant: TenantConfig) -> ConfigT:
+        config = tenant.source(self.name)
+        if config is None:
+            raise WebhookError(404, f"tenant is not connected to {self.name}", "platform_not_configured")
+        return config
+
+    def delivery_id(self, webhook: Webhook) -> str:
+        """An id the platform gives the delivery in a header, if it has one of a known shape; "" otherwise."""
+        return ""
+
+    def loggable_topic(self, topic: str) -> str:
+        return topic if topic in self.known_topics else UNRECOGNISED
+
+
+def sources_by_name(*sources: Source) -> Mapping[str, Source]:
+    return {source.name: source for source in sources}

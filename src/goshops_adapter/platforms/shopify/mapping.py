@@ -1,9 +1,9 @@
-"""Shopify: the whole path from a webhook delivery to Go Shops interactions.
+"""Shopify: verification and pure mapping of a webhook delivery to Go Shops interactions.
 
 Authenticity is the `X-Shopify-Hmac-Sha256` header: base64 of HMAC-SHA256 over the exact raw body,
 keyed with the app's client secret (for a while after a rotation, the previous one too). Everything
-after `verify` is pure mapping of the documented payloads (orders, carts, checkouts); see the
-mapping table in README.md.
+after `verify` is pure mapping of the documented payloads (orders, carts, checkouts); the mapping
+table is in docs/sources/shopify.md.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import base64
 import hashlib
 import hmac
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from goshops_adapter.interactions import Interaction, anonymous_customer, to_utc_iso
@@ -24,13 +23,10 @@ from goshops_adapter.platforms.base import (
     Webhook,
     bad_request,
     distinct,
-    id_text,
-    parse_json_object,
+    id_of,
     unauthorized,
 )
 from goshops_adapter.tenants import TenantConfig
-
-NAME = "shopify"
 
 ORDER_TOPICS = frozenset({"orders/paid"})
 CART_TOPICS = frozenset({"carts/create", "carts/update"})
@@ -38,6 +34,7 @@ CHECKOUT_TOPICS = frozenset({"checkouts/create", "checkouts/update"})
 COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
 # The topics a store must subscribe for the mapping above (the connect command uses this list).
 SUBSCRIBED_TOPICS = ("orders/paid", "carts/create", "carts/update", "checkouts/create", "checkouts/update")
+KNOWN_TOPICS = ORDER_TOPICS | CART_TOPICS | CHECKOUT_TOPICS | COMPLIANCE_TOPICS
 
 # options.item_id -> the line item field that names the item
 ITEM_FIELDS = {"product": "product_id", "variant": "variant_id", "sku": "sku"}
@@ -67,15 +64,6 @@ def webhook_id(webhook: Webhook) -> str:
     """The delivery's X-Shopify-Webhook-Id, or "" if it is not shaped like one."""
     value = webhook.header("x-shopify-webhook-id").strip()
     return value if WEBHOOK_ID.fullmatch(value) else ""
-
-
-def handle(webhook: Webhook, tenant: TenantConfig, *, now: datetime | None = None) -> MappedWebhook:
-    verify(webhook, *tenant.shopify.accepted_secrets(now or datetime.now(UTC)))
-    topic = webhook.header("x-shopify-topic").strip()
-    if not topic:
-        raise bad_request("missing X-Shopify-Topic header")
-    payload = parse_json_object(webhook.body)
-    return map_payload(topic, payload, tenant, delivery=webhook_id(webhook), triggered_at=webhook.header("x-shopify-triggered-at"))
 
 
 def map_payload(topic: str, payload: dict[str, Any], tenant: TenantConfig, *, delivery: str = "", triggered_at: str = "") -> MappedWebhook:
@@ -175,17 +163,7 @@ def _date(payload: dict, keys: tuple[str, ...], what: str, fallback: str = "") -
     raise bad_request(f"{what} has no {' or '.join(keys)}")
 
 
-def _text(value: Any) -> str:
-    """Ids arrive as numbers or strings; booleans and containers are not ids."""
-    if isinstance(value, bool) or value is None:
-        return ""
-    if isinstance(value, str):
-        return id_text(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return ""
+_text = id_of
 
 
 def _digest(token: str) -> str:

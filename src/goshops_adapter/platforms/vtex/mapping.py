@@ -1,10 +1,10 @@
-"""VTEX: the whole path from an Orders Feed v3 hook notification to Go Shops interactions.
+"""VTEX: verification and mapping of an Orders Feed v3 hook notification to Go Shops interactions.
 
 VTEX signs nothing: the hook sends back the headers it was configured with, so authenticity is an
 `X-Hook-Token` header equal to the tenant's `vtex.hook_token`. The ping VTEX sends when the hook is
 saved is answered without one too (it changes nothing), and refused with a wrong one. A notification
 carries the order id and its new state only; for a state in the tenant's purchase list the order is
-read from the OMS (`vtex_oms`, the only I/O here) and `map_order`, pure, turns it into purchases.
+read from the OMS (`oms.py`, the only I/O of this source) and `map_order`, pure, turns it into purchases.
 The decision is the hook's `State`: by the time the order is read its `status` may have moved on.
 """
 
@@ -17,24 +17,32 @@ from typing import Any
 
 from goshops_adapter.interactions import Interaction, anonymous_customer, to_utc_iso
 from goshops_adapter.platforms.base import (
-    ACKNOWLEDGED,
-    IGNORED,
     MAPPED,
     MappedWebhook,
     Webhook,
     WebhookError,
     bad_request,
     distinct,
-    id_text,
+    id_of,
     parse_json_object,
     unauthorized,
 )
-from goshops_adapter.settings import get_settings
-from goshops_adapter.tenants import TenantConfig, VtexConfig
+from goshops_adapter.platforms.vtex.config import VtexConfig
+from goshops_adapter.tenants import TenantConfig
 
-NAME = "vtex"
 TOKEN_HEADER = "x-hook-token"  # noqa: S105 - a header name, not a secret
 PING_TOPIC = "hook/ping"
+# The order states VTEX documents (Orders Feed v3): a `State` outside these is logged as unrecognised.
+KNOWN_STATES = frozenset(
+    {
+        "order-created", "order-completed", "on-order-completed", "payment-pending", "waiting-for-order-authorization",
+        "approve-payment", "payment-approved", "payment-denied", "request-cancel", "waiting-for-seller-decision",
+        "authorize-fulfillment", "order-create-error", "order-creation-error", "window-to-cancel", "ready-for-handling",
+        "start-handling", "handling", "invoice-after-cancellation-deny", "order-accepted", "invoice", "invoiced",
+        "replaced", "cancellation-requested", "cancel", "canceled", "waiting-for-manual-authorization",
+        "waiting-for-authorization", "waiting-for-mkt-authorization", "waiting-ffmt-authorization",
+    }
+)  # fmt: skip
 
 # options.item_id -> the order item field that names the item
 ITEM_FIELDS = {"product": "productId", "variant": "id", "sku": "refId"}
@@ -98,26 +106,6 @@ def is_tokenless_ping(webhook: Webhook) -> bool:
         return parse_json_object(webhook.body).get("hookConfig") == "ping"
     except WebhookError:
         return False
-
-
-def handle(webhook: Webhook, tenant: TenantConfig) -> MappedWebhook:
-    vtex = tenant.vtex
-    if is_tokenless_ping(webhook):
-        return MappedWebhook(topic=PING_TOPIC, delivery="", outcome=ACKNOWLEDGED)
-    verify(webhook, vtex.hook_token)
-    notification = parse_notification(parse_json_object(webhook.body))
-    if notification is None:
-        return MappedWebhook(topic=PING_TOPIC, delivery="", outcome=ACKNOWLEDGED)
-    if not is_purchase(notification, vtex):
-        return MappedWebhook(
-            topic=notification.state, delivery=notification.delivery, outcome=IGNORED, ref=f"order:{notification.order_id}"
-        )
-    # Imported here: a deployment with only Shopify stores never loads the OMS client at cold start.
-    from goshops_adapter import vtex_oms
-
-    settings = get_settings()
-    order = vtex_oms.get_order(vtex, notification.order_id, timeout=settings.oms_timeout_seconds, deadline=settings.oms_deadline_seconds)
-    return map_order(notification, order, tenant)
 
 
 def map_order(notification: Notification, order: dict[str, Any], tenant: TenantConfig) -> MappedWebhook:
@@ -190,12 +178,4 @@ def _bad_order(reason: str) -> WebhookError:
     return WebhookError(502, f"VTEX OMS order is malformed: {reason}", "oms_bad_order")
 
 
-def _text(value: Any) -> str:
-    """Ids arrive as strings (or numbers); booleans and containers are not ids."""
-    if isinstance(value, bool) or value is None:
-        return ""
-    if isinstance(value, str):
-        return id_text(value)
-    if isinstance(value, int):
-        return str(value)
-    return ""
+_text = id_of

@@ -21,7 +21,7 @@ import urllib3
 
 from goshops_adapter.goshops import parse_retry_after
 from goshops_adapter.platforms.base import WebhookError
-from goshops_adapter.tenants import VtexConfig
+from goshops_adapter.platforms.vtex.config import VtexConfig
 
 ORDER_PATH = "/api/oms/pvt/orders/{order_id}"
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import urllib3
 
-from adapterctl.samples import shopify_delivery
+from adapterctl.sources.shopify import delivery as shopify_delivery
 
 FIRST_NAMES = ("Marisol", "Thaddeus", "Ingeborg", "Kwabena", "Soledad", "Evander", "Radomira", "Tancredi")
 LAST_NAMES = ("Okonkwo", "Valdivieso", "Lindqvist", "Abernathy", "Szczepanik", "Tamburini", "Quisbert", "Ferreira-Lobo")

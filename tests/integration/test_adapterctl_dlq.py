@@ -20,7 +20,8 @@ from adapterctl import replay as replay_module
 from adapterctl.cli import main
 from adapterctl.local import target_of
 from adapterctl.local_stack import LocalStack, aws_client
-from adapterctl.samples import PAYLOADS, SAMPLE_TENANT, sample_tenants, shopify_delivery
+from adapterctl.samples import PAYLOADS, SAMPLE_TENANT, sample_tenants
+from adapterctl.sources.shopify import delivery as shopify_delivery
 from adapterctl.targets import STATE_FILE_VARIABLE, Target, write_local_state
 from aws_emulator import REGION, moto_server
 

@@ -13,7 +13,8 @@ import pytest
 import urllib3
 
 from adapterctl.local_stack import LocalStack
-from adapterctl.samples import PAYLOADS, SAMPLE_TENANT, sample_deliveries, sample_tenants, shopify_delivery
+from adapterctl.samples import PAYLOADS, SAMPLE_TENANT, sample_deliveries, sample_tenants
+from adapterctl.sources.shopify import delivery as shopify_delivery
 from connect_support import run_cli, use_stack
 
 pytestmark = pytest.mark.integration

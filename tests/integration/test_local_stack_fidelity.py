@@ -9,7 +9,7 @@ import json
 import pytest
 
 from adapterctl.local_stack import reported_failures
-from adapterctl.samples import shopify_delivery
+from adapterctl.sources.shopify import delivery as shopify_delivery
 from support import tenant_raw
 
 pytestmark = pytest.mark.integration

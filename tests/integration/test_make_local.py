@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from adapterctl.goshops_sandbox import GoShopsSandbox
-from adapterctl.samples import PAYLOADS, shopify_delivery
+from adapterctl.samples import PAYLOADS
+from adapterctl.sources.shopify import delivery as shopify_delivery
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

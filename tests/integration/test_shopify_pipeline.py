@@ -13,7 +13,8 @@ import boto3
 import pytest
 
 from adapterctl.local_stack import api_gateway_event
-from adapterctl.samples import PAYLOADS, shopify_delivery
+from adapterctl.samples import PAYLOADS
+from adapterctl.sources.shopify import delivery as shopify_delivery
 from goshops_adapter.handlers import receive
 from goshops_adapter.interactions import anonymous_customer
 from support import tenant_raw

@@ -127,7 +127,7 @@ def test_connect_vtex_and_status_work_against_the_local_stack(capsys, monkeypatc
         code, out, err = run_cli(capsys, "connect", "vtex", "--tenant", SAMPLE_TENANT)
         assert code == 0, err
         assert "Saved: VTEX pinged the URL and got 200." in out
-        assert [ping["status"] for ping in local.vtex_hooks.state.pings] == [200]
+        assert [ping["status"] for ping in local.stand_in("vtex", "hooks").state.pings] == [200]
         code, out, _err = run_cli(capsys, "status", "--tenant", SAMPLE_TENANT)
         assert code == 0 and "connected: VTEX sends payment-approved, ready-for-handling, invoiced here with the hook token" in out
 

@@ -14,7 +14,9 @@ import pytest
 import urllib3
 
 from adapterctl import tenant_cmd
-from adapterctl.samples import PAYLOADS, SAMPLE_TENANT, sample_tenants, shopify_delivery
+from adapterctl.samples import PAYLOADS, SAMPLE_TENANT, sample_tenants
+from adapterctl.sources import shopify as shopify_cli
+from adapterctl.sources.shopify import delivery as shopify_delivery
 from connect_support import fresh_local_stack, run_cli, secret_of, use_stack
 from goshops_adapter.tenants import parse_tenant_config
 
@@ -257,8 +259,8 @@ def test_rotate_keeps_the_old_shopify_secret_accepted_for_six_hours_and_show_mas
     shopify = secret_of(stack, "graced")["shopify"]
     assert (shopify["webhook_secret"], shopify["previous_webhook_secret"]) == ("shp-secret-rotated-0001", SECRETS[1])
     until = datetime.fromisoformat(shopify["previous_valid_until"])
-    assert shopify["previous_valid_until"].endswith("Z") and before <= until - tenant_cmd.PREVIOUS_WEBHOOK_SECRET_GRACE <= after
-    assert tenant_cmd.PREVIOUS_WEBHOOK_SECRET_GRACE.total_seconds() == 6 * 3600
+    assert shopify["previous_valid_until"].endswith("Z") and before <= until - shopify_cli.PREVIOUS_WEBHOOK_SECRET_GRACE <= after
+    assert shopify_cli.PREVIOUS_WEBHOOK_SECRET_GRACE.total_seconds() == 6 * 3600
     assert f"still accepted until {shopify['previous_valid_until']}" in out
     assert SECRETS[1] not in out + err and "shp-secret-rotated-0001" not in out + err
 

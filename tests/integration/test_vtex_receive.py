@@ -16,7 +16,8 @@ import pytest
 import urllib3
 
 from adapterctl.local_stack import LocalStack
-from adapterctl.samples import sample_vtex_orders, vtex_delivery
+from adapterctl.sources.vtex import delivery as vtex_delivery
+from adapterctl.sources.vtex import sample_orders as sample_vtex_orders
 from goshops_adapter.observability import logger
 
 pytestmark = pytest.mark.integration
@@ -57,15 +58,15 @@ def stack():
         env.setenv("OMS_TIMEOUT_SECONDS", "0.5")
         env.setenv("OMS_DEADLINE_SECONDS", "1.5")
         with LocalStack(TENANTS) as local:
-            local.vtex_oms.state.keys.pop(TENANTS["revoked"]["vtex"]["app_key"])  # VTEX no longer accepts it
+            local.stand_in("vtex", "oms").state.keys.pop(TENANTS["revoked"]["vtex"]["app_key"])  # VTEX no longer accepts it
             yield local
 
 
 @pytest.fixture(autouse=True)
 def no_faults(stack):
-    stack.vtex_oms.state.faults.clear()
+    stack.stand_in("vtex", "oms").state.faults.clear()
     yield
-    stack.vtex_oms.state.faults.clear()
+    stack.stand_in("vtex", "oms").state.faults.clear()
 
 
 HTTP = urllib3.PoolManager(retries=False, timeout=10)
@@ -91,7 +92,7 @@ def new_order(stack, template: dict = SAMPLE_A, *, serve: bool = True) -> tuple[
     order.update(orderId=f"{number}-01", orderGroup=number)
     order["clientProfileData"]["userProfileId"] = customer = str(uuid.uuid4())
     if serve:
-        stack.vtex_oms.state.add_orders(order)
+        stack.stand_in("vtex", "oms").state.add_orders(order)
     return order["orderId"], customer, order
 
 
@@ -113,19 +114,19 @@ def purchases(*items: str, date: str = "2025-03-14T14:09:43Z", project: str = PR
 
 
 def test_the_ping_with_the_token_is_200_and_queues_nothing(stack):
-    reads = len(stack.vtex_oms.reads())
+    reads = len(stack.stand_in("vtex", "oms").reads())
     assert post(stack, {"hookConfig": "ping"}) == (200, {"status": "acknowledged", "topic": "hook/ping", "queued": 0, "already_queued": 0})
     assert post(stack, {"hookConfig": "ping"}, token=None, headers={"X-HOOK-TOKEN": HOOK_TOKEN})[0] == 200  # any header case
-    assert len(stack.vtex_oms.reads()) == reads
+    assert len(stack.stand_in("vtex", "oms").reads()) == reads
 
 
 def test_a_missing_or_wrong_token_is_401(stack):
-    reads = len(stack.vtex_oms.reads())
+    reads = len(stack.stand_in("vtex", "oms").reads())
     payload = hook("1490151540390-01", "payment-approved")
     assert post(stack, payload, token=None) == (401, {"error": "missing X-Hook-Token header"})
     assert post(stack, payload, token="wrong")[0] == 401
     assert post(stack, payload, token="hook-token-sku")[0] == 401  # another tenant's token
-    assert len(stack.vtex_oms.reads()) == reads
+    assert len(stack.stand_in("vtex", "oms").reads()) == reads
 
 
 def test_a_ping_is_refused_with_a_wrong_token_and_answered_without_one(stack):
@@ -156,7 +157,7 @@ def test_unknown_tenants_and_tenants_without_vtex_are_404(stack):
 def test_a_state_outside_the_purchase_list_is_200_and_reads_no_order(stack, state):
     order_id, _, _ = new_order(stack)
     assert post(stack, hook(order_id, state)) == (200, {"status": "ignored", "topic": state, "queued": 0, "already_queued": 0})
-    assert stack.vtex_oms.reads(order_id) == []
+    assert stack.stand_in("vtex", "oms").reads(order_id) == []
 
 
 @pytest.mark.parametrize("first_state", ["payment-approved", "ready-for-handling", "invoiced"])
@@ -191,7 +192,7 @@ def test_oms_refusing_the_app_key_is_a_5xx_and_sends_nothing(stack):
     order_id, customer, _ = new_order(stack)
     status, answer = post(stack, hook(order_id, "payment-approved", Origin={"Account": "acme", "Key": "k"}), tenant="revoked", token="hook-token-revoked")
     assert status == 502 and "vtex.app_key / vtex.app_token" in answer["error"]
-    assert stack.vtex_oms.reads(order_id) == [401]
+    assert stack.stand_in("vtex", "oms").reads(order_id) == [401]
     assert received_by(stack, customer) == []
 
 
@@ -199,24 +200,24 @@ def test_an_order_the_oms_does_not_know_yet_is_a_5xx_and_the_retry_sends_it(stac
     order_id, customer, order = new_order(stack, serve=False)
     status, answer = post(stack, hook(order_id, "payment-approved"))
     assert status == 503 and "404" in answer["error"]
-    stack.vtex_oms.state.add_orders(order)
+    stack.stand_in("vtex", "oms").state.add_orders(order)
     assert post(stack, hook(order_id, "payment-approved"))[1]["queued"] == 2  # VTEX's retry
     assert received_by(stack, customer) == purchases("12", "27")
 
 
 def test_429_with_retry_after_is_waited_out_within_the_hook(stack):
     order_id, customer, _ = new_order(stack)
-    stack.vtex_oms.state.faults = [{"status": 429, "retry_after": 1, "count": 1}]
+    stack.stand_in("vtex", "oms").state.faults = [{"status": 429, "retry_after": 1, "count": 1}]
     assert post(stack, hook(order_id, "payment-approved"))[1]["queued"] == 2
-    assert stack.vtex_oms.reads(order_id) == [429, 200]
+    assert stack.stand_in("vtex", "oms").reads(order_id) == [429, 200]
     assert received_by(stack, customer) == purchases("12", "27")
 
 
 def test_500_is_retried_within_the_hook(stack):
     order_id, customer, _ = new_order(stack)
-    stack.vtex_oms.state.faults = [{"status": 500, "count": 1}]
+    stack.stand_in("vtex", "oms").state.faults = [{"status": 500, "count": 1}]
     assert post(stack, hook(order_id, "ready-for-handling"))[1]["queued"] == 2
-    assert stack.vtex_oms.reads(order_id) == [500, 200]
+    assert stack.stand_in("vtex", "oms").reads(order_id) == [500, 200]
     assert received_by(stack, customer) == purchases("12", "27")
 
 
@@ -230,20 +231,20 @@ def test_500_is_retried_within_the_hook(stack):
 )
 def test_a_lasting_oms_failure_is_a_5xx_never_a_200_for_a_lost_order_and_the_retry_sends_it(stack, fault, status, says):
     order_id, customer, _ = new_order(stack)
-    stack.vtex_oms.state.faults = [fault]
+    stack.stand_in("vtex", "oms").state.faults = [fault]
     answered, answer = post(stack, hook(order_id, "payment-approved"))
     assert answered == status and says in answer["error"]
     assert received_by(stack, customer) == []
-    stack.vtex_oms.state.faults = []
+    stack.stand_in("vtex", "oms").state.faults = []
     assert post(stack, hook(order_id, "payment-approved"))[1]["queued"] == 2  # VTEX's retry
     assert received_by(stack, customer) == purchases("12", "27")
 
 
 def test_a_lasting_500_is_retried_within_the_hook_before_giving_up(stack):
     order_id, _, _ = new_order(stack)
-    stack.vtex_oms.state.faults = [{"status": 500}]
+    stack.stand_in("vtex", "oms").state.faults = [{"status": 500}]
     assert post(stack, hook(order_id, "invoiced"))[0] == 502
-    assert len(stack.vtex_oms.reads(order_id)) > 1
+    assert len(stack.stand_in("vtex", "oms").reads(order_id)) > 1
 
 
 def test_no_credential_or_customer_data_reaches_a_log_line(stack):

@@ -14,7 +14,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from adapterctl.samples import shopify_delivery
+from adapterctl.sources.shopify import delivery as shopify_delivery
 from aws_emulator import in_process_aws
 from goshops_adapter.first_seen import FirstSeenStore, delivery_marker
 from goshops_adapter.platforms.base import Webhook, WebhookError

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from adapterctl.samples import sample_vtex_orders
+from adapterctl.sources.vtex import sample_orders as sample_vtex_orders
 from adapterctl.vtex_oms import VtexOmsStandIn
 from goshops_adapter.platforms.base import WebhookError
 from goshops_adapter.platforms.vtex import VtexConfig

@@ -1,8 +1,8 @@
-"""`adapterctl connect shopify|vtex`: point a store's webhooks at the stack, for one tenant.
+"""`adapterctl connect PLATFORM`: point a store's webhooks at the stack, for one tenant.
 
-Each platform is a module of its own (`connect_shopify`, `connect_vtex`); this one groups them under
-one command and holds what they share: the target and tenant arguments, and the URL the platform
-is told to call.
+Each source registers its own subcommand (`SourceCli.register_connect`); this module groups them
+under one command and holds what they share: the target and tenant arguments, and the URL the
+platform is told to call.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ PUBLIC_URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 
 
 def register(subparsers) -> None:
-    # Imported here: the platform modules import the helpers below.
-    from adapterctl import connect_shopify, connect_vtex
+    # Imported here: the source modules' connect commands import the helpers below.
+    from adapterctl.sources import source_clis
 
-    parser = subparsers.add_parser("connect", help="point a store's webhooks at the stack (Shopify subscriptions, the VTEX order hook)")
+    parser = subparsers.add_parser("connect", help="point a store's webhooks at the stack (the platform's subscriptions or hook)")
     platforms = parser.add_subparsers(dest="connect_platform", required=True, metavar="PLATFORM")
-    connect_shopify.register(platforms)
-    connect_vtex.register(platforms)
+    for cli in source_clis().values():
+        cli.register_connect(platforms)
 
 
 def add_connect_arguments(parser) -> None:

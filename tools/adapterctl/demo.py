@@ -18,7 +18,8 @@ from adapterctl.dlq import print_listing
 from adapterctl.local import quiet_emulator_logs
 from adapterctl.local_stack import LocalStack
 from adapterctl.replay import Filters, list_failed, replay
-from adapterctl.samples import PAYLOADS, SAMPLE_TENANT, Delivery, sample_deliveries, sample_tenants, shopify_delivery, vtex_delivery
+from adapterctl.samples import SAMPLE_TENANT, Delivery, sample_deliveries, sample_tenants
+from adapterctl.sources import source_cli, source_clis
 
 LOG_FILE = Path(__file__).resolve().parents[2] / ".demo.log"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
@@ -62,13 +63,14 @@ class Demo:
                 self.send(delivery, delivery.name)
             self.say("   (the checkout is ignored until it has a customer: the update that names one sends its items)")
             self.say("   ... and what the adapter refuses or recognises:")
-            self.send(deliveries[0], "the same orders/paid again (Shopify retry)")
+            first = deliveries[0]
+            self.send(first, f"{first.name} again (a platform retry)")
             self.say("   (the same body is taken for a retry and queued again; the deliver side posts each interaction once)")
-            self.send(_tampered(deliveries[0]), "orders/paid with a tampered body")
-            self.send(Delivery("x", deliveries[0].path.replace(SAMPLE_TENANT, "nobody"), deliveries[0].headers, deliveries[0].body), "a tenant that does not exist")
-            self.send(self.shopify("orders/paid", b'{"id": 1, "line_items": [', "malformed"), "signed, but malformed JSON")
-            wrong_token = self.tenants[SAMPLE_TENANT]["vtex"]["hook_token"][::-1]
-            self.send(vtex_delivery("x", deliveries[-1].body, hook_token=wrong_token), "a VTEX hook with a wrong X-Hook-Token")
+            self.send(_tampered(first), f"{first.name} with a tampered body")
+            self.send(Delivery("x", first.path.replace(SAMPLE_TENANT, "nobody"), first.headers, first.body), "a tenant that does not exist")
+            self.send(self.source_of(first).resigned(first, b'{"id": 1, "line_items": [', self.raw), "signed, but malformed JSON")
+            last = deliveries[-1]
+            self.send(self.source_of(last).resigned(last, last.body, _other_secrets(self.raw, self.source_of(last).name)), f"{last.name} with another tenant's secret")
 
             stack.wait_until_drained(60)
             received = stack.sandbox.received()
@@ -77,10 +79,8 @@ class Demo:
 
             self.say("\n4. A failure: Go Shops now rejects interactions with 400 (a missing field, it says).")
             stack.sandbox.state.faults = [{"status": 400, "count": 3, "message": "data.customer is required"}]
-            order = json.loads((PAYLOADS / "shopify" / "orders-paid.json").read_text(encoding="utf-8"))
-            order["id"] = 6120457731999
-            order["created_at"], order["processed_at"] = "2025-03-15T09:02:11-04:00", "2025-03-15T09:03:27-04:00"  # the next day
-            self.send(self.shopify("orders/paid", json.dumps(order).encode(), "second-order"), "orders/paid, the customer's next order")
+            next_order = next(order for cli in source_clis().values() if cli.name in self.raw for order in [cli.sample_next_order(SAMPLE_TENANT, self.raw)] if order)
+            self.send(next_order, f"{next_order.name}, the customer's next order")
             stack.wait_until_drained(60)
             sqs = stack.client("sqs")
             failed = list_failed(sqs, stack.resources.failed_queue_url)
@@ -103,8 +103,13 @@ class Demo:
         self.say("\nNext: `make local` keeps this stack serving; `make test` runs the whole suite.")
         return 0
 
-    def shopify(self, topic: str, body: bytes, name: str) -> Delivery:
-        return shopify_delivery(name, topic, body, secret=self.tenants[SAMPLE_TENANT]["shopify"]["webhook_secret"])
+    @property
+    def raw(self) -> dict:
+        return self.tenants[SAMPLE_TENANT]
+
+    @staticmethod
+    def source_of(delivery: Delivery):
+        return source_cli(delivery.path.split("/")[2])
 
     def send(self, delivery: Delivery, label: str) -> None:
         response = self.http.request("POST", self.stack.url + delivery.path, body=delivery.body, headers=delivery.headers)
@@ -131,6 +136,14 @@ class Demo:
         secrets = [value for config in self.tenants.values() for block in config.values() if isinstance(block, dict) for key, value in block.items() if key in ("api_key", "webhook_secret", "app_key", "app_token", "hook_token")]
         leaks = sum(text.count(secret) for secret in secrets) + len(EMAIL.findall(text))
         self.say(f"\n6. The functions wrote {text.count(chr(10))} log lines (JSON, in {LOG_FILE.name}): {leaks} secrets or e-mail addresses among them.")
+
+
+def _other_secrets(raw: dict, source: str) -> dict:
+    """The tenant config with the source's secrets replaced: what someone without them would sign with."""
+    from goshops_adapter.platforms import SOURCES
+
+    secret_keys = SOURCES[source].secret_keys
+    return {**raw, source: {key: value[::-1] if key in secret_keys and isinstance(value, str) else value for key, value in raw[source].items()}}
 
 
 def _tampered(delivery: Delivery) -> Delivery:

@@ -11,6 +11,7 @@ import threading
 
 from adapterctl.local_stack import LocalStack, load_tenants_file
 from adapterctl.samples import SAMPLE_TENANTS_FILE
+from adapterctl.sources import source_clis
 from adapterctl.targets import STATE_FILE_VARIABLE, Target, clear_local_state, running_local_endpoint, write_local_state
 
 
@@ -78,16 +79,13 @@ def run(args) -> int:
     write_local_state(target)
     print(f"Go Shops adapter serving at {stack.url}/webhooks/{{platform}}/{{tenant}}", flush=True)
     for tenant, config in tenants.items():
-        for platform in ("shopify", "vtex"):
+        for platform in source_clis():
             if platform in config:
                 print(f"  {platform:8} {stack.url}/webhooks/{platform}/{tenant}", flush=True)
     print(f"Interactions go to {stack.goshops_base_url}" + (" (local sandbox; GET /_sandbox/received)" if stack.sandbox else ""), flush=True)
-    if stack.vtex_oms:
-        print(
-            f"VTEX orders of tenants with vtex.base_url \"local-oms\" come from an OMS stand-in at {stack.vtex_oms.url} "
-            "(PUT /_sandbox/orders adds orders); its order-hook API takes `adapterctl connect vtex` and pings this stack",
-            flush=True,
-        )
+    for stand_ins in stack.stand_ins.values():
+        if stand_ins.description:
+            print(stand_ins.description, flush=True)
     print("Failed interactions: `adapterctl dlq list`; replay: `adapterctl dlq replay`. Ctrl-C stops.", flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

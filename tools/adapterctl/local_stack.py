@@ -8,7 +8,8 @@
   ten, partial batch failures honoured (reported items stay, the rest are deleted), a failed
   invocation leaves the whole batch, and the queue's own redrive policy moves what keeps failing.
 - Go Shops is the local sandbox unless a base URL is given.
-- A tenant whose vtex.base_url is "local-oms" reads its orders from a local VTEX OMS stand-in that
+- A source may start stand-ins of its platform's APIs (`SourceCli.start_stand_ins`): e.g. a tenant
+  whose vtex.base_url is "local-oms" reads its orders from a local VTEX OMS stand-in that
   serves the sample orders, and whose order-hook configuration API (a hook-config stand-in behind
   it) pings this stack, so `adapterctl connect vtex` works here; any other base_url is used as it is.
 
@@ -35,9 +36,9 @@ import urllib3
 
 from adapterctl.goshops_sandbox import GoShopsSandbox
 from adapterctl.jsonfile import read_json_object
+from adapterctl.sources import source_clis
+from adapterctl.sources.base import LocalStandIns, with_placeholders_at
 from adapterctl.template import Resolver, load_template
-from adapterctl.vtex_hook_standin import VtexHookStandIn
-from adapterctl.vtex_oms import VtexOmsStandIn, uses_local_oms, with_oms_url
 
 REGION = "us-east-1"
 STACK_NAME = "local"
@@ -280,8 +281,8 @@ class LocalStack:
         self._stop = threading.Event()
         self._receive_lock = threading.Lock()
         self.sandbox: GoShopsSandbox | None = None
-        self.vtex_oms: VtexOmsStandIn | None = None
-        self.vtex_hooks: VtexHookStandIn | None = None
+        # Source name -> the stand-ins of its APIs this stack started (`SourceCli.start_stand_ins`).
+        self.stand_ins: dict[str, LocalStandIns] = {}
         self.resources: LocalResources | None = None
         self.receive_invocations = 0
         self.deliver_invocations = 0
@@ -298,7 +299,7 @@ class LocalStack:
         # The emulator keeps its state in this process, across servers: start from nothing, as a new
         # account would (a second stack in one process, e.g. in tests, would find the first one's).
         urllib3.request("POST", f"{endpoint}/moto-api/reset")
-        self.resources = create_resources(endpoint, self._start_vtex_oms(), overrides=self._queue_overrides)
+        self.resources = create_resources(endpoint, self._start_stand_ins(), overrides=self._queue_overrides)
         if self._external_goshops:
             self.goshops_base_url = self._external_goshops.rstrip("/")
         else:
@@ -327,10 +328,8 @@ class LocalStack:
             thread.join(timeout=10)
         if self.sandbox:
             self.sandbox.stop()
-        if self.vtex_oms:
-            self.vtex_oms.stop()
-        if self.vtex_hooks:
-            self.vtex_hooks.stop()
+        for stand_ins in self.stand_ins.values():
+            stand_ins.stop()
         self._moto.stop()
         # Put the process back as it was: anything after this (a test with its own AWS) must not
         # find the stopped emulator's endpoint.
@@ -341,17 +340,21 @@ class LocalStack:
                 os.environ[name] = value
         reset_handler_state()
 
-    def _start_vtex_oms(self) -> dict[str, dict]:
-        """The tenants as their secrets hold them: the OMS stand-in started for those that name it."""
-        local = [config["vtex"] for config in self.tenants.values() if uses_local_oms(config)]
-        if not local:
-            return self.tenants
-        from adapterctl.samples import sample_vtex_orders  # samples imports this module
+    def _start_stand_ins(self) -> dict[str, dict]:
+        """The tenants as their secrets hold them: each source's stand-ins started for the tenants
+        that name them (a base URL such as "local-oms"), and those URLs put in their place."""
+        tenants = self.tenants
+        for name, cli in source_clis().items():
+            started = cli.start_stand_ins(tenants)
+            if started is not None:
+                self.stand_ins[name] = started
+                tenants = started.tenants
+        return tenants
 
-        credentials = {vtex["app_key"]: vtex["app_token"] for vtex in local}
-        self.vtex_hooks = VtexHookStandIn(credentials).start()
-        self.vtex_oms = VtexOmsStandIn(credentials, sample_vtex_orders(), hook_config_url=self.vtex_hooks.url).start()
-        return with_oms_url(self.tenants, self.vtex_oms.url)
+    def stand_in(self, source: str, server: str):
+        """One server a source started here (e.g. `stand_in("vtex", "oms")`), or None."""
+        started = self.stand_ins.get(source)
+        return started.servers.get(server) if started else None
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -510,7 +513,7 @@ def load_tenants_file(path: str | Path) -> dict[str, dict]:
     if not raw:
         raise ValueError(f"{path} must hold {what}, with at least one tenant")
     # Validated as the secrets will hold them: a "local-oms" base_url becomes the stand-in's address.
-    for name, config in with_oms_url(raw, "http://127.0.0.1").items():
+    for name, config in with_placeholders_at(raw, "http://127.0.0.1").items():
         if not is_valid_tenant_name(name):
             raise ValueError(f"tenant name {name!r} must be lower-case letters, digits, '-' or '_'")
         try:

@@ -1,6 +1,6 @@
 """`adapterctl tenant add|update|show|list|rotate`: the tenant secrets of a deployed or the local stack.
 
-Values come from flags, a JSON file in the DESIGN.md shape, or prompts (secrets through getpass, and
+Values come from flags, a JSON file in the shape of docs/tenants.md, or prompts (secrets through getpass, and
 only when stdin is a terminal). Nothing is written that `parse_tenant_config` refuses, and no
 command prints a secret in clear.
 """
@@ -10,12 +10,11 @@ from __future__ import annotations
 import copy
 import getpass
 import json
-import secrets
 import sys
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from adapterctl.jsonfile import read_json_object
+from adapterctl.sources import source_clis
+from adapterctl.sources.base import Field, SourceCli
 from adapterctl.targets import add_target_arguments, resolve_target
 from adapterctl.tenant_secrets import (
     CommandError,
@@ -29,78 +28,36 @@ from adapterctl.tenant_secrets import (
 )
 from goshops_adapter.tenants import ITEM_ID_CHOICES
 
-PLATFORMS = ("shopify", "vtex")
-
-
-@dataclass(frozen=True)
-class Field:
-    """One value of the tenant config that a flag (and a prompt) can set."""
-
-    flag: str
-    block: str
-    key: str
-    label: str
-    secret: bool = False
-
-    @property
-    def dest(self) -> str:
-        return self.flag.replace("-", "_")
-
-    @property
-    def path(self) -> str:
-        return f"{self.block}.{self.key}"
-
-
-FIELDS = (
+GOSHOPS_FIELDS = (
     Field("goshops-project", "goshops", "project", "Go Shops project id"),
     Field("goshops-api-key", "goshops", "api_key", "Go Shops x-api-key", secret=True),
-    Field("shopify-webhook-secret", "shopify", "webhook_secret", "Shopify app client secret (it signs the webhooks)", secret=True),
-    Field("shopify-admin-token", "shopify", "admin_token", "Shopify Admin API access token (used by `connect shopify`)", secret=True),
-    Field("vtex-account", "vtex", "account", "VTEX account name"),
-    Field("vtex-app-key", "vtex", "app_key", "VTEX app key", secret=True),
-    Field("vtex-app-token", "vtex", "app_token", "VTEX app token", secret=True),
-    Field("vtex-hook-token", "vtex", "hook_token", "VTEX hook token (sent back in X-Hook-Token)", secret=True),
-    Field("vtex-base-url", "vtex", "base_url", "VTEX API base URL"),
 )
-FIELDS_BY_PATH = {field.path: field for field in FIELDS}
-# What each block needs before the functions accept it; the hook token is generated when not given.
-REQUIRED = {
-    "goshops": ("goshops.project", "goshops.api_key"),
-    "shopify": ("shopify.webhook_secret",),
-    "vtex": ("vtex.account", "vtex.app_key", "vtex.app_token"),
-}
-# `rotate KEY`: which value it replaces; a hook token is ours to choose, so it is generated.
-ROTATABLE = {
-    "goshops-api-key": "goshops.api_key",
-    "shopify-webhook-secret": "shopify.webhook_secret",
-    "shopify-admin-token": "shopify.admin_token",
-    "vtex-app-key": "vtex.app_key",
-    "vtex-app-token": "vtex.app_token",
-    "vtex-hook-token": "vtex.hook_token",
-}
-GENERATED = frozenset({"vtex.hook_token"})
-# How long `rotate shopify-webhook-secret` keeps the old secret accepted: Shopify may sign with it for
-# up to an hour after the rotation in the app's settings (or after the old secret is revoked, where
-# those have that step) and retries a failed webhook for 4 hours. The sixth hour is for doing that in
-# Shopify a little after rotating here.
-PREVIOUS_WEBHOOK_SECRET_GRACE = timedelta(hours=6)
-AFTER_ROTATE = {
-    "goshops.api_key": "The deliver function reads the new key on its next 401 from Go Shops: nothing to redeploy or restart.",
-    "shopify.webhook_secret": (
-        "Webhooks signed with the old secret are still accepted until {until}: Shopify may sign with it for up to an "
-        "hour after the rotation in the app's settings (where those have a revoke step, after the old secret is revoked: "
-        "do that now), and retries a failed webhook for 4 hours. After that only the new secret is accepted."
-    ),
-    "shopify.admin_token": "Used only by `adapterctl connect shopify` and `status`.",
-    "vtex.app_key": "The receive function uses it to read orders from VTEX (cached up to 5 minutes).",
-    "vtex.app_token": "The receive function uses it to read orders from VTEX (cached up to 5 minutes).",
-    "vtex.hook_token": "Now run `adapterctl connect vtex --tenant {tenant}` so VTEX sends the new token (hooks sent meanwhile get 401 and VTEX retries them).",
-}
-AFTER_ROTATE_WITHOUT_GRACE = (
-    "The old secret is refused once the functions read the tenant again (they cache it up to 5 minutes). Webhooks Shopify "
-    "still signs with it (up to an hour after the rotation in the app's settings, or after the old secret is revoked there) "
-    "get 401; Shopify retries them for 4 hours."
-)
+GOSHOPS_REQUIRED = ("goshops.project", "goshops.api_key")
+GOSHOPS_AFTER_ROTATE = "The deliver function reads the new key on its next 401 from Go Shops: nothing to redeploy or restart."
+
+
+def sources() -> list[SourceCli]:
+    return list(source_clis().values())
+
+
+def fields() -> tuple[Field, ...]:
+    return GOSHOPS_FIELDS + tuple(field for cli in sources() for field in cli.fields)
+
+
+def field_by_path(path: str) -> Field:
+    return next(field for field in fields() if field.path == path)
+
+
+def rotatable() -> dict[str, str]:
+    """`rotate KEY`: which value it replaces."""
+    keys = {"goshops-api-key": "goshops.api_key"}
+    for cli in sources():
+        keys.update(cli.rotatable)
+    return keys
+
+
+def source_of(path: str) -> SourceCli | None:
+    return source_clis().get(path.split(".")[0])
 
 
 def register(subparsers) -> None:
@@ -113,7 +70,7 @@ def register(subparsers) -> None:
 
     updating = actions.add_parser("update", help="change some values of a tenant (the others are kept)")
     _add_value_arguments(updating)
-    updating.add_argument("--remove", choices=PLATFORMS, action="append", default=[], help="disconnect the tenant from a platform (drop its block)")
+    updating.add_argument("--remove", choices=sorted(source_clis()), action="append", default=[], help="disconnect the tenant from a platform (drop its block)")
     updating.set_defaults(run=run_update)
 
     showing = actions.add_parser("show", help="a tenant's configuration, secrets masked")
@@ -129,35 +86,36 @@ def register(subparsers) -> None:
     rotating = actions.add_parser("rotate", help="replace one secret of a tenant")
     add_target_arguments(rotating)
     rotating.add_argument("name")
-    rotating.add_argument("key", choices=sorted(ROTATABLE), help="which secret")
-    rotating.add_argument("--value", help="the new value, or - to read it from stdin (default: asked for; a hook token is generated)")
-    rotating.add_argument(
-        "--no-grace",
-        action="store_true",
-        help=f"shopify-webhook-secret only: do not keep the old secret accepted for {PREVIOUS_WEBHOOK_SECRET_GRACE.total_seconds() / 3600:g} hours (it leaked)",
-    )
+    rotating.add_argument("key", choices=sorted(rotatable()), help="which secret")
+    rotating.add_argument("--value", help="the new value, or - to read it from stdin (default: asked for; a value the adapter chooses, such as a hook token, is generated)")
+    for cli in sources():
+        cli.add_rotate_arguments(rotating)
     rotating.set_defaults(run=run_rotate)
 
 
 def _add_value_arguments(parser) -> None:
     add_target_arguments(parser)
     parser.add_argument("name", help="tenant name: lower-case letters, digits, '-' and '_'")
-    parser.add_argument("--from-file", metavar="FILE", help="a JSON tenant config (the shape in README 'Tenants'); flags override it")
-    for field in FIELDS:
+    parser.add_argument("--from-file", metavar="FILE", help="a JSON tenant config (the shape in docs/tenants.md); flags override it")
+    for field in fields():
         parser.add_argument(f"--{field.flag}", dest=field.dest, metavar="VALUE", help=field.label + (" (- reads it from stdin)" if field.secret else ""))
-    parser.add_argument("--vtex-purchase-states", metavar="STATE,STATE", help="VTEX order states that mean a purchase (default: payment-approved,ready-for-handling,invoiced)")
+    for cli in sources():
+        cli.add_tenant_arguments(parser)
     parser.add_argument("--item-id", choices=ITEM_ID_CHOICES, help="what Go Shops sees as the item (default: product)")
 
 
 # ---------------------------------------------------------------- building a config from the input
-# Whoever knows one of these can sign webhooks: a short placeholder typed at a prompt must not become
-# one (the template asks the same of its parameters; Shopify's client secrets are longer).
-SIGNING_SECRETS = frozenset({"shopify.webhook_secret", "vtex.hook_token"})
+# Whoever knows a signing secret can sign webhooks: a short placeholder typed at a prompt must not
+# become one (Shopify's client secrets are longer).
 MIN_SIGNING_SECRET_LENGTH = 16
 
 
+def signing_secrets() -> frozenset[str]:
+    return frozenset(path for cli in sources() for path in cli.signing_secrets)
+
+
 def _check_signing_secret(path: str, value) -> None:
-    if path in SIGNING_SECRETS and isinstance(value, str) and len(value.strip()) < MIN_SIGNING_SECRET_LENGTH:
+    if path in signing_secrets() and isinstance(value, str) and len(value.strip()) < MIN_SIGNING_SECRET_LENGTH:
         raise CommandError(f"{path} must be at least {MIN_SIGNING_SECRET_LENGTH} characters: whoever knows it can sign webhooks")
 
 
@@ -178,7 +136,7 @@ def _get(raw: dict, path: str):
 
 def _read_file(path: str) -> dict:
     try:
-        return read_json_object(path, "one tenant config: a JSON object with goshops, shopify, vtex, options")
+        return read_json_object(path, "one tenant config: a JSON object with goshops, a block per platform, options")
     except ValueError as exc:
         raise CommandError(str(exc)) from None
 
@@ -197,24 +155,21 @@ def _merge(base: dict, changes: dict) -> dict:
 def _changes_from_arguments(args) -> dict:
     """What the file and the flags say, flags winning."""
     changes = _read_file(args.from_file) if args.from_file else {}
-    for path in SIGNING_SECRETS:  # what this command writes, from the file as from a flag (a mask keeps the stored value)
+    for path in signing_secrets():  # what this command writes, from the file as from a flag (a mask keeps the stored value)
         if not looks_masked(_get(changes, path)):
             _check_signing_secret(path, _get(changes, path))
-    piped = [field for field in FIELDS if field.secret and getattr(args, field.dest) == "-"]
+    piped = [field for field in fields() if field.secret and getattr(args, field.dest) == "-"]
     if len(piped) > 1:
         raise CommandError(f"only one secret can be read from stdin; {', '.join('--' + field.flag for field in piped)} all ask for it")
-    for field in FIELDS:
+    for field in fields():
         value = getattr(args, field.dest)
         if value == "-" and field.secret:
             # A value on the command line stays in the process list and the shell history; a pipe does not.
             value = sys.stdin.readline()
         if value is not None:
             _set(changes, field.path, value.strip())
-    if args.vtex_purchase_states is not None:
-        states = [state.strip() for state in args.vtex_purchase_states.split(",") if state.strip()]
-        if not states:
-            raise CommandError("--vtex-purchase-states needs at least one order state, e.g. payment-approved,invoiced")
-        _set(changes, "vtex.purchase_states", states)
+    for cli in sources():
+        cli.tenant_changes(args, lambda path, value: _set(changes, path, value))
     if args.item_id:
         _set(changes, "options.item_id", args.item_id)
     return changes
@@ -237,21 +192,18 @@ def _keep_masked_secrets(changes: dict, current: dict) -> None:
 
 
 def _missing(raw: dict) -> list[str]:
-    paths = list(REQUIRED["goshops"])
-    for platform in PLATFORMS:
-        if isinstance(raw.get(platform), dict):
-            paths.extend(REQUIRED[platform])
+    paths = list(GOSHOPS_REQUIRED)
+    for cli in sources():
+        if isinstance(raw.get(cli.name), dict):
+            paths.extend(cli.required)
     return [path for path in paths if not _get(raw, path)]
 
 
-def _generate_hook_token(raw: dict, notes: list[str]) -> None:
-    if isinstance(raw.get("vtex"), dict) and not raw["vtex"].get("hook_token"):
-        raw["vtex"]["hook_token"] = new_hook_token()
-        notes.append("generated a VTEX hook token (`adapterctl connect vtex` configures VTEX to send it)")
-
-
-def new_hook_token() -> str:
-    return secrets.token_urlsafe(32)
+def _generate(raw: dict, notes: list[str]) -> None:
+    """Values the adapter chooses itself (a hook token, a public key), where the input has none."""
+    for cli in sources():
+        if isinstance(raw.get(cli.name), dict):
+            notes.extend(cli.generated(raw[cli.name]))
 
 
 def stdin_is_terminal() -> bool:
@@ -270,17 +222,17 @@ def ask(label: str, *, secret: bool) -> str:
 def _prompt_for_missing(raw: dict) -> None:
     """Ask for what is missing, and offer each platform the input does not name."""
     for path in _missing(raw):
-        _set(raw, path, _ask_until_given(FIELDS_BY_PATH[path]))
-    if not isinstance(raw.get("shopify"), dict):
-        shopify_secret = ask("Shopify app client secret (Enter to skip Shopify)", secret=True)
-        if shopify_secret:
-            _set(raw, "shopify.webhook_secret", shopify_secret)
-    if not isinstance(raw.get("vtex"), dict):
-        account = ask("VTEX account name (Enter to skip VTEX)", secret=False)
-        if account:
-            _set(raw, "vtex.account", account)
-            for path in REQUIRED["vtex"][1:]:
-                _set(raw, path, _ask_until_given(FIELDS_BY_PATH[path]))
+        _set(raw, path, _ask_until_given(field_by_path(path)))
+    for cli in sources():
+        if isinstance(raw.get(cli.name), dict) or not cli.offered_by:
+            continue
+        offered = field_by_path(cli.offered_by)
+        value = ask(f"{cli.offer_prompt} (Enter to skip {cli.display_name})", secret=offered.secret)
+        if value:
+            _set(raw, offered.path, value)
+            for path in cli.required:
+                if not _get(raw, path):
+                    _set(raw, path, _ask_until_given(field_by_path(path)))
 
 
 def _ask_until_given(field: Field) -> str:
@@ -292,7 +244,7 @@ def _ask_until_given(field: Field) -> str:
 
 
 def _missing_error(missing: list[str]) -> CommandError:
-    flags = ", ".join(f"--{FIELDS_BY_PATH[path].flag}" for path in missing)
+    flags = ", ".join(f"--{field_by_path(path).flag}" for path in missing)
     return CommandError(f"missing {flags} (or --from-file FILE); values are asked for only when stdin is a terminal")
 
 
@@ -303,12 +255,12 @@ def run_add(args) -> int:
     raw = _changes_from_arguments(args)
     _keep_masked_secrets(raw, {})
     missing = _missing(raw)
-    if stdin_is_terminal() and (missing or not all(isinstance(raw.get(platform), dict) for platform in PLATFORMS)):
+    if stdin_is_terminal() and (missing or not all(isinstance(raw.get(cli.name), dict) for cli in sources() if cli.offered_by)):
         _prompt_for_missing(raw)
     elif missing:
         raise _missing_error(missing)
     notes: list[str] = []
-    _generate_hook_token(raw, notes)
+    _generate(raw, notes)
     target = resolve_target(args)
     store = TenantSecrets(target)
     store.create(args.name, raw)
@@ -333,7 +285,7 @@ def run_update(args) -> int:
         updated = _merge(current, changes)
         for platform in args.remove:
             updated.pop(platform, None)
-        _generate_hook_token(updated, notes)
+        _generate(updated, notes)
         missing = _missing(updated)
         if missing:
             raise _missing_error(missing)
@@ -405,22 +357,30 @@ def run_list(args) -> int:
         try:
             raw, config = store.load(name)
         except CommandError as exc:
-            rows.append((name, "", "", "", f"not usable: {exc}"))
+            rows.append((name, "", [], f"not usable: {exc}"))
             continue
-        rows.append((name, config.goshops.project, "yes" if config.source("shopify") else "-", "yes" if config.source("vtex") else "-", ""))
+        rows.append((name, config.goshops.project, ["yes" if config.source(cli.name) else "-" for cli in sources()], ""))
     width = max(len("tenant"), *(len(row[0]) for row in rows))
-    print(f"{'tenant':<{width}}  {'project':<20} {'shopify':<8} {'vtex':<8}")
-    for name, project, shopify, vtex, problem in rows:
-        print(f"{name:<{width}}  {problem}" if problem else f"{name:<{width}}  {project:<20} {shopify:<8} {vtex:<8}")
+    columns = [(cli.name, max(8, len(cli.name) + 1)) for cli in sources()]
+    print(f"{'tenant':<{width}}  {'project':<20} " + " ".join(f"{name:<{size}}" for name, size in columns))
+    for name, project, connected, problem in rows:
+        if problem:
+            print(f"{name:<{width}}  {problem}")
+            continue
+        cells = " ".join(f"{cell:<{size}}" for cell, (_, size) in zip(connected, columns, strict=True))
+        print(f"{name:<{width}}  {project:<20} {cells}")
     return 0
 
 
 @reports_errors("tenant rotate")
 def run_rotate(args) -> int:
-    path = ROTATABLE[args.key]
+    path = rotatable()[args.key]
     block = path.split(".")[0]
-    if args.no_grace and path != "shopify.webhook_secret":
-        raise CommandError("--no-grace is for shopify-webhook-secret only: no other old secret stays accepted here after a rotate")
+    cli = source_of(path)
+    graced = cli.after_rotate_without_grace if cli else {}
+    if getattr(args, "no_grace", False) and path not in graced:
+        with_grace = [key for key, value in rotatable().items() if any(value in other.after_rotate_without_grace for other in sources())]
+        raise CommandError(f"--no-grace is for {', '.join(with_grace)} only: no other old secret stays accepted here after a rotate")
     target = resolve_target(args)
     store = TenantSecrets(target)
 
@@ -430,7 +390,7 @@ def run_rotate(args) -> int:
         return raw
 
     has_block(store.read(args.name))  # before asking for a value it could not take
-    value = _new_value(args, path)
+    value = _new_value(args, path, cli)
 
     accepted_until = ""
 
@@ -440,41 +400,30 @@ def run_rotate(args) -> int:
         if value == old:
             raise CommandError(f"that is the current {path}: give a new value")
         _set(raw, path, value)
-        if path == "shopify.webhook_secret":
-            accepted_until = _keep_previous_webhook_secret(raw["shopify"], old, grace=not args.no_grace)
+        if cli is not None:
+            accepted_until = cli.rotated(raw[block], path, old, args)
         return raw
 
     store.edit(args.name, change)
     print(f"Rotated {path} of tenant {args.name!r} (now {mask(value)}).")
-    if path == "shopify.webhook_secret" and not accepted_until:
-        print(AFTER_ROTATE_WITHOUT_GRACE)
+    if path in graced and not accepted_until:
+        print(graced[path])
     else:
-        print(AFTER_ROTATE[path].format(tenant=args.name, until=accepted_until))
+        after = cli.after_rotate[path] if cli else GOSHOPS_AFTER_ROTATE
+        print(after.format(tenant=args.name, until=accepted_until))
     return 0
 
 
-def _keep_previous_webhook_secret(shopify: dict, old: object, *, grace: bool) -> str:
-    """Keep the replaced Shopify secret accepted for the grace period (in place of any earlier one),
-    or with no grace keep none; the end of the grace period, "" if none."""
-    if not grace or not isinstance(old, str) or not old.strip():
-        shopify.pop("previous_webhook_secret", None)
-        shopify.pop("previous_valid_until", None)
-        return ""
-    until = (datetime.now(UTC) + PREVIOUS_WEBHOOK_SECRET_GRACE).strftime("%Y-%m-%dT%H:%M:%SZ")
-    shopify["previous_webhook_secret"] = old
-    shopify["previous_valid_until"] = until
-    return until
-
-
-def _new_value(args, path: str) -> str:
+def _new_value(args, path: str, cli: SourceCli | None) -> str:
+    generated = cli.generate(path) if cli else None
     if args.value == "-":  # from a pipe: a value on the command line stays in the process list and history
         value = sys.stdin.readline().strip()
     elif args.value is not None:
         value = args.value.strip()
-    elif path in GENERATED:
-        return new_hook_token()
+    elif generated is not None:
+        return generated
     elif stdin_is_terminal():
-        value = ask(f"new {FIELDS_BY_PATH[path].label}", secret=True)
+        value = ask(f"new {field_by_path(path).label}", secret=True)
     else:
         raise CommandError("give the new value with --value - (read from stdin) or --value VALUE (stdin is not a terminal, so it cannot be asked for)")
     if not value:
@@ -485,10 +434,11 @@ def _new_value(args, path: str) -> str:
 
 
 def _print_connections(target, name: str, raw: dict) -> None:
-    platforms = [platform for platform in PLATFORMS if isinstance(raw.get(platform), dict)]
-    if not platforms:
-        print("  Connected to no platform yet: add --shopify-webhook-secret or --vtex-... with `adapterctl tenant update`.")
+    connected = [cli for cli in sources() if isinstance(raw.get(cli.name), dict)]
+    if not connected:
+        flags = " or ".join(f"--{field_by_path(cli.offered_by).flag}" for cli in sources() if cli.offered_by)
+        print(f"  Connected to no platform yet: add {flags} (and the rest of that platform's values) with `adapterctl tenant update`.")
         return
-    for platform in platforms:
-        command = f"adapterctl connect {platform} --tenant {name}" + (" --shop SHOP" if platform == "shopify" else "")
-        print(f"  {platform:8} webhooks to {target.webhook_url(platform, name)}  (`{command}`)")
+    for cli in connected:
+        command = f"adapterctl connect {cli.name} --tenant {name}{cli.connect_arguments}"
+        print(f"  {cli.name:8} webhooks to {target.webhook_url(cli.name, name)}  (`{command}`)")

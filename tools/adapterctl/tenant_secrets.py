@@ -20,20 +20,12 @@ from collections.abc import Callable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from adapterctl.targets import Target, aws_exit_code
-from goshops_adapter.tenants import TenantConfig, TenantConfigError, is_header_safe, is_valid_tenant_name, parse_tenant_config
+from goshops_adapter.platforms import SOURCES
+from goshops_adapter.tenants import TenantConfig, TenantConfigError, is_valid_tenant_name, parse_tenant_config
 
-# (block, key) of every secret value in the documented shape; extra keys are judged by their name.
-SECRET_FIELDS = frozenset(
-    {
-        ("goshops", "api_key"),
-        ("shopify", "webhook_secret"),
-        ("shopify", "previous_webhook_secret"),
-        ("shopify", "admin_token"),
-        ("vtex", "app_key"),
-        ("vtex", "app_token"),
-        ("vtex", "hook_token"),
-    }
-)
+# (block, key) of every secret value in the documented shape (each source declares its own);
+# extra keys are judged by their name.
+SECRET_FIELDS = frozenset({("goshops", "api_key")} | {(name, key) for name, source in SOURCES.items() for key in source.secret_keys})
 SECRET_WORDS = ("key", "secret", "token", "password")
 # Long enough that showing its last four characters says which value is set, not what it is.
 MASK_TAIL_MIN_LENGTH = 16
@@ -82,14 +74,12 @@ def validated(name: str, raw: object) -> TenantConfig:
         config = parse_tenant_config(name, raw)
     except TenantConfigError as exc:
         raise CommandError(f"tenant {name!r}: {exc}") from None
-    # Keys the functions do not read (shopify.shop, shopify.admin_token, ...) are the commands' own:
+    # Keys the functions do not read (a shop name, an Admin API token, ...) are the commands' own:
     # a secret among them must be text, or it could be neither masked nor used.
     for block, values in raw.items():
         for key, value in values.items() if isinstance(values, dict) else ():
             if is_secret_field(block, key) and value is not None and not isinstance(value, str):
                 raise CommandError(f"tenant {name!r}: {block}.{key} must be a string")
-            if (block, key) == ("shopify", "admin_token") and isinstance(value, str) and not is_header_safe(value):
-                raise CommandError(f"tenant {name!r}: shopify.admin_token must be printable ASCII: it is sent in an HTTP header")
     return config
 
 

@@ -44,7 +44,8 @@ from adapterctl.bench.orders import scaled_order
 from adapterctl.bench.report import Row
 from adapterctl.bench.timing import cpu_per_call, has_callgrind, instructions, stdout_bytes, wall_median
 from adapterctl.local_stack import FakeLambdaContext, api_gateway_event
-from adapterctl.samples import SAMPLE_TENANT, sample_tenants, shopify_delivery
+from adapterctl.samples import SAMPLE_TENANT, sample_tenants
+from adapterctl.sources.shopify import delivery as shopify_delivery
 from goshops_adapter.handlers import receive as receive_handler
 from goshops_adapter.platforms.base import MAPPED, MappedWebhook
 from goshops_adapter.queue import BATCH_SIZE, PARALLEL_CALLS

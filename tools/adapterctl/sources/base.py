@@ -92,6 +92,25 @@ class OrderHistory(Protocol):
     def __iter__(self) -> Iterator[PastOrder]: ...
 
 
+LOCAL_PLACEHOLDER_PREFIX = "local-"
+
+
+def is_local_placeholder(value: object) -> bool:
+    """A URL field of a tenant block that names a local stand-in ("local-oms") rather than an address."""
+    return isinstance(value, str) and value.startswith(LOCAL_PLACEHOLDER_PREFIX)
+
+
+def with_placeholders_at(tenants: dict[str, dict], url: str) -> dict[str, dict]:
+    """The tenants with every stand-in placeholder replaced by `url` (to validate them as the
+    secrets will hold them, once the stand-ins have their addresses)."""
+    return {
+        name: {block: {key: url if is_local_placeholder(value) else value for key, value in values.items()} if isinstance(values, dict) else values for block, values in config.items()}
+        if isinstance(config, dict)
+        else config
+        for name, config in tenants.items()
+    }
+
+
 class SourceCli:
     """The command-line side of one source. Defaults: nothing beyond the tenant block's fields."""
 
@@ -104,10 +123,15 @@ class SourceCli:
     rotatable: ClassVar[Mapping[str, str]] = {}
     #: What `tenant rotate` prints after replacing a path ({tenant} and {until} are filled in).
     after_rotate: ClassVar[Mapping[str, str]] = {}
+    #: For paths whose old value `rotated` may keep accepted: what `tenant rotate` prints when it kept none.
+    after_rotate_without_grace: ClassVar[Mapping[str, str]] = {}
     #: Paths whose value signs or authenticates webhooks: at least 16 characters.
     signing_secrets: ClassVar[frozenset[str]] = frozenset()
-    #: The path asked for when a prompt offers to connect the tenant to this source.
+    #: The platform's name as its users write it.
+    display_name: ClassVar[str] = ""
+    #: The path asked for when a prompt offers to connect the tenant to this source, and the question.
     offered_by: ClassVar[str] = ""
+    offer_prompt: ClassVar[str] = ""
     #: What `tenant add` prints next to the source's webhook URL, e.g. " --shop SHOP".
     connect_arguments: ClassVar[str] = ""
 
@@ -130,8 +154,9 @@ class SourceCli:
         """Flags of `tenant rotate` that only this source's keys take."""
 
     def rotated(self, block: dict, path: str, old: object, args: argparse.Namespace) -> str:
-        """After `path` was replaced in `block`: keep what must go on working (a previous secret); the
-        text that then fills {until} in `after_rotate`, "" if nothing was kept."""
+        """After `path` was replaced in `block`: keep what must go on working (a previous secret, for
+        the paths of `after_rotate_without_grace`); until when, to fill {until} in `after_rotate`,
+        or "" if nothing was kept."""
         return ""
 
     # ------------------------------------------------------------ connect, status
@@ -157,6 +182,14 @@ class SourceCli:
     def sample_deliveries(self, tenant: str, raw: dict) -> list[Delivery]:
         """The sample webhooks of events/payloads/<name>, signed with this tenant's secrets."""
         return []
+
+    def resigned(self, delivery: Delivery, body: bytes, raw: dict) -> Delivery:
+        """`delivery` with another body, signed (or tokened) as the platform would with this tenant's secrets."""
+        raise NotImplementedError
+
+    def sample_next_order(self, tenant: str, raw: dict) -> Delivery | None:
+        """A paid order none of the samples is, for the demo's failure and replay; None if the source has none."""
+        return None
 
     def start_stand_ins(self, tenants: dict[str, dict]) -> LocalStandIns | None:
         """Start local stand-ins of the platform's APIs for the tenants that ask for them (a base URL

@@ -142,12 +142,19 @@ def test_functions_use_their_own_scoped_roles():
         assert function["Properties"]["Role"] == {"Fn::GetAtt": [f"{name}Role", "Arn"]}
 
 
-def test_receive_can_only_claim_first_seen_items_and_send_to_the_queue():
-    actions = set()
+def test_receive_can_only_claim_first_seen_items_send_to_the_queue_and_carry_out_redactions():
+    granted = {}
     for role, statement in _statements():
         if role == "ReceiveFunctionRole":
-            actions |= set(statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
-    assert actions == {"logs:CreateLogStream", "logs:PutLogEvents", "secretsmanager:GetSecretValue", "dynamodb:UpdateItem", "sqs:SendMessage"}
+            for action in statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]:
+                granted[action] = statement["Resource"]
+    assert set(granted) == {
+        "logs:CreateLogStream", "logs:PutLogEvents", "secretsmanager:GetSecretValue",
+        "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem", "sqs:SendMessage",
+        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+    }  # fmt: skip
+    assert granted["sqs:SendMessage"] == {"Fn::GetAtt": ["InteractionsQueue", "Arn"]}
+    assert granted["sqs:DeleteMessage"] == {"Fn::GetAtt": ["FailedInteractionsQueue", "Arn"]}
 
 
 def test_alarms_watch_the_dlq_the_oldest_interaction_and_deliver_errors():

@@ -20,6 +20,7 @@ from goshops_adapter.observability import logger
 from goshops_adapter.platforms import SOURCES
 from goshops_adapter.platforms.base import MappedWebhook, Source, Webhook, WebhookError, bad_request
 from goshops_adapter.queue import InteractionQueue
+from goshops_adapter.redaction import Redaction, Redactor
 from goshops_adapter.tenant_store import TenantStore
 from goshops_adapter.tenants import TenantConfig, TenantConfigError, UnknownTenant
 
@@ -36,11 +37,19 @@ class Received:
 
 
 class Receiver:
-    def __init__(self, tenants: TenantStore, first_seen: FirstSeenStore, queue: InteractionQueue, sources: Mapping[str, Source] = SOURCES):
+    def __init__(
+        self,
+        tenants: TenantStore,
+        first_seen: FirstSeenStore,
+        queue: InteractionQueue,
+        sources: Mapping[str, Source] = SOURCES,
+        redactor: Redactor | None = None,
+    ):
         self._tenants = tenants
         self._first_seen = first_seen
         self._queue = queue
         self._sources = sources
+        self._redactor = redactor
 
     def source(self, platform_name: str) -> Source:
         """The source named in the path, or a 404."""
@@ -72,6 +81,8 @@ class Receiver:
             if fresher is None:
                 raise
             tenant, mapped = fresher, platform.handle(webhook, fresher)
+        if mapped.redaction is not None:
+            self._redact(tenant, platform_name, mapped.redaction)
         if mapped.interactions and any(interaction.event not in tenant.events for interaction in mapped.interactions):
             # options.events: what this tenant has another way of sending (one of Go Shops' own scripts).
             mapped = replace(mapped, interactions=tuple(i for i in mapped.interactions if i.event in tenant.events))
@@ -79,6 +90,19 @@ class Receiver:
             return Received(mapped=mapped)
         _check_id_lengths(mapped)
         return self._queue_new(tenant, platform_name, webhook, mapped)
+
+    def _redact(self, tenant: TenantConfig, platform: str, redaction: Redaction) -> None:
+        if self._redactor is None:
+            raise WebhookError(500, "redaction is not configured; see the adapter's logs", "misconfigured")
+        try:
+            purge = self._redactor.apply(tenant.name, platform, redaction, first_seen_keys=[FirstSeenStore.key(tenant.name, platform, ref) for ref in redaction.refs])
+        except (BotoCoreError, ClientError) as exc:
+            logger.warning("redaction store unavailable", extra={"error": error_name(exc)})
+            raise WebhookError(503, "temporarily unable to carry out the redaction; retry later", "store_unavailable") from None
+        logger.info("redaction recorded", extra={"tenant": tenant.name, "whole_tenant": redaction.whole_tenant, "dead_letters_removed": purge.removed, "complete": purge.complete})
+        if not purge.complete:
+            # Recorded: nothing it covers is delivered meanwhile. The platform's retry removes the rest.
+            raise WebhookError(503, "redaction recorded; dead-lettered interactions are still being removed, retry later", "redaction_incomplete")
 
     def _rotated(self, tenant: TenantConfig, platform_name: str) -> TenantConfig | None:
         """The tenant's config as it is now, if its secrets for the platform changed since it was cached:

@@ -27,6 +27,7 @@ from goshops_adapter.observability import logger, metrics
 from goshops_adapter.platforms.base import UNRECOGNISED, Webhook, WebhookError
 from goshops_adapter.queue import InteractionQueue
 from goshops_adapter.receiving import Received, Receiver
+from goshops_adapter.redaction import RedactionStore, Redactor
 from goshops_adapter.settings import Settings, SettingsError, get_settings
 from goshops_adapter.tenant_store import TenantStore
 
@@ -40,7 +41,7 @@ VERIFIED_DELIVERY = re.compile(r"[\w.:/+-]{1,160}")
 @cache
 def receiver() -> Receiver:
     settings = get_settings()
-    settings.require("interactions_queue_url", "first_seen_table")
+    settings.require("interactions_queue_url", "first_seen_table", "failed_queue_url")
     return build_receiver(settings, secrets=client("secretsmanager"), dynamodb=client("dynamodb"), sqs=client("sqs"))
 
 
@@ -50,6 +51,7 @@ def build_receiver(settings: Settings, *, secrets, dynamodb, sqs) -> Receiver:
         tenants=TenantStore(settings, SecretsProvider(boto3_client=secrets)),
         first_seen=FirstSeenStore(settings.first_seen_table, settings.first_seen_ttl_days, dynamodb),
         queue=InteractionQueue(settings.interactions_queue_url, sqs),
+        redactor=Redactor(RedactionStore(settings.first_seen_table, dynamodb), sqs, settings.failed_queue_url),
     )
 
 

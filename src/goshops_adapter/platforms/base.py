@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from goshops_adapter.config_fields import BlockReader
 from goshops_adapter.interactions import Interaction
+from goshops_adapter.redaction import Redaction
 
 if TYPE_CHECKING:  # tenants.py reads each source's block through the registry
     from goshops_adapter.tenants import TenantConfig
@@ -72,6 +73,8 @@ class MappedWebhook:
     # The object the interactions belong to ("order:123"); each item is sent once per ref.
     ref: str = ""
     interactions: tuple[Interaction, ...] = field(default_factory=tuple)
+    # What a redaction webhook asks the adapter to forget (receiving.py carries it out).
+    redaction: Redaction | None = None
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:

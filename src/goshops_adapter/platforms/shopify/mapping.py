@@ -26,6 +26,7 @@ from goshops_adapter.platforms.base import (
     id_of,
     unauthorized,
 )
+from goshops_adapter.redaction import Redaction
 from goshops_adapter.tenants import TenantConfig
 
 ORDER_TOPICS = frozenset({"orders/paid"})
@@ -69,7 +70,7 @@ def webhook_id(webhook: Webhook) -> str:
 def map_payload(topic: str, payload: dict[str, Any], tenant: TenantConfig, *, delivery: str = "", triggered_at: str = "") -> MappedWebhook:
     """Pure mapping of one verified, parsed Shopify payload."""
     if topic in COMPLIANCE_TOPICS:
-        return MappedWebhook(topic=topic, delivery=delivery, outcome=ACKNOWLEDGED)
+        return MappedWebhook(topic=topic, delivery=delivery, outcome=ACKNOWLEDGED, redaction=_redaction(topic, payload))
     if topic in ORDER_TOPICS:
         return _map_order(topic, payload, tenant, delivery)
     if topic in CART_TOPICS:
@@ -77,6 +78,19 @@ def map_payload(topic: str, payload: dict[str, Any], tenant: TenantConfig, *, de
     if topic in CHECKOUT_TOPICS:
         return _map_checkout(topic, payload, tenant, delivery, triggered_at)
     return MappedWebhook(topic=topic, delivery=delivery, outcome=IGNORED)
+
+
+def _redaction(topic: str, payload: dict) -> Redaction | None:
+    """customers/redact: the customer and the orders Shopify names; shop/redact: the whole store.
+    customers/data_request asks for nothing to be forgotten (docs/security.md says what is held)."""
+    if topic == "shop/redact":
+        return Redaction(whole_tenant=True)
+    if topic != "customers/redact":
+        return None
+    orders = payload.get("orders_to_redact")
+    refs = tuple(f"order:{order}" for order in (_text(value) for value in orders) if order) if isinstance(orders, list) else ()
+    customer = _customer_id(payload)
+    return Redaction(customers=(customer,) if customer else (), refs=refs)
 
 
 def _map_order(topic: str, order: dict, tenant: TenantConfig, delivery: str) -> MappedWebhook:

@@ -1,6 +1,6 @@
 """Go Shops interactions and the versioned queue message that carries one of them.
 
-One SQS message is one interaction (DESIGN.md), so a retry, a DLQ entry and a replay always concern
+One SQS message is one interaction, so a retry, a DLQ entry and a replay always concern
 exactly one interaction. The message id is deterministic: the same platform event always yields the
 same id, which is what lets the deliver side post each interaction once however often it is queued.
 """

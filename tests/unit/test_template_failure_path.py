@@ -76,7 +76,8 @@ def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use():
 
 def test_each_function_may_do_what_its_failure_path_needs():
     table = {"Fn::GetAtt": ["FirstSeenTable", "Arn"]}
-    assert actions_on("ReceiveFunctionRole", table) == {"dynamodb:UpdateItem"}  # one claim per webhook, returning what was seen
+    # One claim per webhook, returning what was seen; the rest only for a redaction webhook.
+    assert actions_on("ReceiveFunctionRole", table) == {"dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"}
     assert actions_on("ReceiveFunctionRole", {"Fn::GetAtt": ["InteractionsQueue", "Arn"]}) == {"sqs:SendMessage"}
     assert "sqs:ChangeMessageVisibility" in actions_on("DeliverFunctionRole", {"Fn::GetAtt": ["InteractionsQueue", "Arn"]})  # the backoff
     assert actions_on("DeliverFunctionRole", {"Fn::GetAtt": ["FailedInteractionsQueue", "Arn"]}) == {"sqs:SendMessage"}  # the DLQ, with a reason
